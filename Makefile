@@ -1,0 +1,41 @@
+# Convenience front end over meson. Every target installs what is missing
+# first (tools/install-deps.sh, needs root), so a fresh Debian 12 machine
+# needs exactly `make demo` or `make test`.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build demo test test-asan conformance bench clean
+
+all: build
+
+deps:
+	@sh tools/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+# Encode and decode the sample photo with the embedded default model.
+demo: build
+	@sh tools/demo.sh $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+
+# The whole test suite: release build, then the sanitizer build, then the
+# conformance suite across configurations.
+test: build $(ASAN_BUILD)/build.ninja
+	meson test -C $(BUILD) --print-errorlogs --num-processes $(JOBS)
+	ninja -C $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes $(JOBS) --timeout-multiplier 4
+	@if [ -x conformance/run ]; then conformance/run --build $(BUILD); fi
+
+bench: build
+	meson test -C $(BUILD) --benchmark --verbose
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
