@@ -1,0 +1,107 @@
+"""lvc architectures (PyTorch twins of models/*.c).
+
+MeanScaleVR: the mean-scale hyperprior of Minnen et al. 2018 (no
+autoregression) with variable rate by gain vectors (Cui et al. 2021):
+
+  y = g_a(x) * gain[q]           (float, encoder only)
+  z = h_a(y); z_hat = round(z)   (factorized prior, integer tables)
+  (mu, sigma) = h_s(z_hat)       (INTEGER network, doc/integer-nn.md)
+  y_hat = round(y - mu) + mu     (mu on a 1/16 grid)
+  x_hat = g_s(y_hat * inv_gain[q])  (float)
+
+The scale output selects a Gaussian table by index (entropy/cdf.c); the means
+come out of h_s as int16 with MEAN_FA fractional bits.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from lvclayers import (GDN, FactorizedDensity, QConv2d, QSubpel, gaussian_likelihood,
+                       quantize_act, round_ste, subpel_conv)
+
+HS_FA = 6        # fractional bits of h_s hidden activations
+OUT_FA = 4       # fractional bits of h_s outputs (means and scales)
+
+# Rate points of the variable-rate model (lambda for 255^2 * MSE + bpp).
+LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800]
+
+
+class MeanScaleVR(nn.Module):
+    arch = "meanscale"
+
+    def __init__(self, N=128, M=192, lambdas=LAMBDAS):
+        super().__init__()
+        self.N, self.M = N, M
+        self.lambdas = list(lambdas)
+        L = len(lambdas)
+        self.g_a = nn.Sequential(
+            nn.Conv2d(3, N, 5, 2, 2), GDN(N),
+            nn.Conv2d(N, N, 5, 2, 2), GDN(N),
+            nn.Conv2d(N, N, 5, 2, 2), GDN(N),
+            nn.Conv2d(N, M, 5, 2, 2),
+        )
+        self.g_s = nn.Sequential(
+            subpel_conv(M, N), GDN(N, inverse=True),
+            subpel_conv(N, N), GDN(N, inverse=True),
+            subpel_conv(N, N), GDN(N, inverse=True),
+            subpel_conv(N, 3),
+        )
+        self.h_a = nn.Sequential(
+            nn.Conv2d(M, N, 3, 1, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(N, N, 5, 2, 2), nn.ReLU(inplace=True),
+            nn.Conv2d(N, N, 5, 2, 2),
+        )
+        # Integer hyper-synthesis: z_hat (fa 0) -> 2M outputs at OUT_FA bits.
+        self.h_s = nn.Sequential(
+            QSubpel(N, N, 3, 2, fa_in=0, fa_out=HS_FA, relu=True),
+            QSubpel(N, N * 3 // 2, 3, 2, fa_in=HS_FA, fa_out=HS_FA, relu=True),
+            QConv2d(N * 3 // 2, 2 * M, 3, 1, fa_in=HS_FA, fa_out=OUT_FA, relu=False),
+        )
+        self.z_density = FactorizedDensity(N)
+        # gains: log-parametrised, initialised so higher lambda = finer step
+        ref = lambdas[L // 2]
+        init = torch.tensor([0.5 * math.log(l / ref) for l in lambdas]).view(L, 1).repeat(1, M)
+        self.log_gain = nn.Parameter(init.clone())
+        self.log_inv_gain = nn.Parameter(-init.clone())
+
+    def gains(self, level):
+        """level: LongTensor (B,) of discrete levels, or float tensor for
+        interpolation (log-linear between neighbours)."""
+        if level.dtype in (torch.int64, torch.int32):
+            return self.log_gain[level].exp(), self.log_inv_gain[level].exp()
+        lo = torch.clamp(level.floor().long(), 0, len(self.lambdas) - 2)
+        t = (level - lo.float()).unsqueeze(1)
+        g = (1 - t) * self.log_gain[lo] + t * self.log_gain[lo + 1]
+        ig = (1 - t) * self.log_inv_gain[lo] + t * self.log_inv_gain[lo + 1]
+        return g.exp(), ig.exp()
+
+    def hyper_synthesis(self, z_hat):
+        out = self.h_s(z_hat)
+        scale, mean = out[:, : self.M], out[:, self.M:]
+        return scale, mean
+
+    def forward(self, x, level):
+        gain, inv_gain = self.gains(level)
+        y = self.g_a(x) * gain[:, :, None, None]
+        z = self.h_a(y)
+        # rate of z: additive noise; h_s sees the rounded z (STE)
+        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_lik = self.z_density.likelihood(z_noisy)
+        z_hat = round_ste(z)
+        scale, mean = self.hyper_synthesis(z_hat)
+        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_lik = gaussian_likelihood(y_noisy, mean, scale)
+        y_hat = round_ste(y - mean) + mean
+        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        return x_hat, y_lik, z_lik
+
+
+ARCHS = {"meanscale": MeanScaleVR}
+
+
+def build(name, **kw):
+    if name not in ARCHS:
+        raise ValueError(f"unknown architecture {name}")
+    return ARCHS[name](**kw)

@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+"""Rate-distortion training of lvc models on CPU (Debian's python3-torch).
+
+  /usr/bin/python3 models/train/train.py --data ../shared/data/train \
+      --run models/train/runs/meanscale [--init models/weights/meanscale.lvcm]
+
+Resumes from RUN/ckpt.pt when present (full precision, optimizer state),
+else from --init (a shipped .lvcm), else from scratch. Appends to
+RUN/log.csv: step, wall time, CPU-hours, images seen, lambda mix, bpp, PSNR,
+loss. Saves RUN/ckpt.pt every --save-every seconds and on SIGTERM/SIGINT.
+"""
+import argparse
+import csv
+import math
+import os
+import random
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arch  # noqa: E402
+
+
+def load_images(root, downscale=2, min_side=96):
+    """All JPEG/PNG photos under root, downscaled (box filter, removes JPEG
+    block artefacts), as uint8 CHW tensors."""
+    paths = []
+    for dp, _, fs in os.walk(root):
+        for f in fs:
+            if f.lower().endswith((".jpg", ".jpeg", ".png")):
+                paths.append(os.path.join(dp, f))
+    paths.sort()
+    imgs = []
+    for p in paths:
+        try:
+            im = Image.open(p).convert("RGB")
+        except Exception:
+            continue
+        if downscale > 1:
+            im = im.reduce(downscale)
+        if min(im.size) < min_side:
+            continue
+        a = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous()
+        imgs.append(a)
+    return imgs, paths
+
+
+def random_batch(imgs, batch, crop, rng):
+    out = torch.empty(batch, 3, crop, crop, dtype=torch.uint8)
+    for i in range(batch):
+        im = imgs[rng.randrange(len(imgs))]
+        _, h, w = im.shape
+        c = min(crop, h, w)
+        y0 = rng.randrange(h - c + 1)
+        x0 = rng.randrange(w - c + 1)
+        p = im[:, y0:y0 + c, x0:x0 + c]
+        if c < crop:
+            p = torch.nn.functional.interpolate(p[None].float(), size=(crop, crop), mode="bilinear",
+                                                align_corners=False)[0].round().clamp(0, 255).byte()
+        if rng.random() < 0.5:
+            p = p.flip(2)
+        if rng.random() < 0.5:
+            p = p.flip(1)
+        out[i] = p
+    return out.float() / 255.0
+
+
+def rd_loss(model, x, level):
+    x_hat, y_lik, z_lik = model(x, level)
+    b, _, h, w = x.shape
+    npix = h * w
+    bits = (-torch.log2(y_lik)).sum(dim=(1, 2, 3)) + (-torch.log2(z_lik)).sum(dim=(1, 2, 3))
+    bpp = bits / npix
+    mse = ((x_hat - x) ** 2).mean(dim=(1, 2, 3))
+    lam = torch.tensor(model.lambdas, dtype=x.dtype)[level]
+    loss = (bpp + lam * (255.0 ** 2) * mse).mean()
+    return loss, bpp.detach(), mse.detach()
+
+
+def cpu_seconds():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True, action="append", help="image folder (repeatable)")
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--arch", default="meanscale")
+    ap.add_argument("--init", default=None, help="initial weights (.lvcm)")
+    ap.add_argument("--N", type=int, default=128)
+    ap.add_argument("--M", type=int, default=192)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--steps", type=int, default=10 ** 9)
+    ap.add_argument("--hours", type=float, default=1e9, help="stop after this wall time")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-every", type=float, default=600.0)
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--bench", type=int, default=0, help="time N steps and exit")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    os.makedirs(args.run, exist_ok=True)
+
+    model = arch.build(args.arch, N=args.N, M=args.M)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    state = {"step": 0, "images": 0, "cpu_s": 0.0, "wall_s": 0.0}
+    ckpt_path = os.path.join(args.run, "ckpt.pt")
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        print(f"resumed {ckpt_path} at step {state['step']}", flush=True)
+    elif args.init:
+        import export
+        export.load_lvcm_into(model, args.init)
+        state = export.read_train_state(args.init)
+        print(f"initialised from {args.init} (step {state['step']})", flush=True)
+    for g in opt.param_groups:
+        g["lr"] = args.lr
+
+    t0 = time.time()
+    imgs = []
+    for d in args.data:
+        imgs += load_images(d)[0]
+    print(f"{len(imgs)} training images loaded in {time.time() - t0:.1f}s", flush=True)
+
+    stop = {"flag": False}
+
+    def on_signal(sig, frame):
+        stop["flag"] = True
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def save():
+        st = dict(state)
+        tmp = ckpt_path + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st,
+                    "args": vars(args)}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    log_path = os.path.join(args.run, "log.csv")
+    new_log = not os.path.exists(log_path)
+    logf = open(log_path, "a", newline="")
+    log = csv.writer(logf)
+    if new_log:
+        log.writerow(["step", "wall_s", "cpu_hours", "images", "lr", "loss", "bpp", "psnr",
+                      "bpp_lo", "psnr_lo", "bpp_hi", "psnr_hi"])
+
+    L = len(model.lambdas)
+    acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(L), "mse": np.zeros(L), "cnt": np.zeros(L)}
+    start_wall, start_cpu = time.time(), cpu_seconds()
+    last_save = time.time()
+    session_start = time.time()
+    bench_t = None
+    model.train()
+    while state["step"] < args.steps and not stop["flag"]:
+        if args.bench and state["step"] == 2:
+            bench_t = time.time()
+        x = random_batch(imgs, args.batch, args.crop, rng)
+        level = torch.randint(0, L, (args.batch,))
+        loss, bpp, mse = rd_loss(model, x, level)
+        opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            print(f"step {state['step']}: non-finite loss, batch skipped", flush=True)
+            continue
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        state["step"] += 1
+        state["images"] += args.batch
+        acc["loss"] += float(loss)
+        acc["n"] += 1
+        for i in range(args.batch):
+            lv = int(level[i])
+            acc["bpp"][lv] += float(bpp[i])
+            acc["mse"][lv] += float(mse[i])
+            acc["cnt"][lv] += 1
+        if args.bench and state["step"] == 2 + args.bench:
+            dt = time.time() - bench_t
+            px = args.bench * args.batch * args.crop * args.crop
+            print(f"bench: {args.bench} steps in {dt:.1f}s: {args.bench / dt:.2f} steps/s, "
+                  f"{args.bench * args.batch / dt:.1f} crops/s, {px / dt / 1e6:.3f} Mpx/s", flush=True)
+            return
+        now = time.time()
+        if state["step"] % args.log_every == 0:
+            wall = state["wall_s"] + now - start_wall
+            cpu_h = (state["cpu_s"] + cpu_seconds() - start_cpu) / 3600.0
+            cnt = np.maximum(acc["cnt"], 1)
+            bpp_l = acc["bpp"] / cnt
+            psnr_l = 10 * np.log10(1.0 / np.maximum(acc["mse"] / cnt, 1e-10))
+            log.writerow([state["step"], f"{wall:.0f}", f"{cpu_h:.3f}", state["images"], args.lr,
+                          f"{acc['loss'] / acc['n']:.4f}", f"{bpp_l.mean():.4f}", f"{psnr_l.mean():.2f}",
+                          f"{bpp_l[0]:.4f}", f"{psnr_l[0]:.2f}", f"{bpp_l[-1]:.4f}", f"{psnr_l[-1]:.2f}"])
+            logf.flush()
+            print(f"step {state['step']} loss {acc['loss'] / acc['n']:.4f} "
+                  f"lo {bpp_l[0]:.3f}bpp/{psnr_l[0]:.2f}dB hi {bpp_l[-1]:.3f}bpp/{psnr_l[-1]:.2f}dB "
+                  f"cpu_h {cpu_h:.2f}", flush=True)
+            acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(L), "mse": np.zeros(L), "cnt": np.zeros(L)}
+        out_of_time = now - session_start > args.hours * 3600
+        if now - last_save > args.save_every or out_of_time:
+            state["wall_s"] += now - start_wall
+            state["cpu_s"] += cpu_seconds() - start_cpu
+            start_wall, start_cpu = now, cpu_seconds()
+            save()
+            last_save = now
+            if out_of_time:
+                break
+    state["wall_s"] += time.time() - start_wall
+    state["cpu_s"] += cpu_seconds() - start_cpu
+    save()
+    print(f"saved at step {state['step']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
