@@ -1,0 +1,246 @@
+/*
+ * Allocator with live-byte accounting. Each block carries a 16-byte header
+ * just before the pointer handed out: {bytes accounted, offset from the raw
+ * malloc pointer}. One layout serves plain and aligned blocks, so lvc_free
+ * releases both.
+ */
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lvc/lvc.h"
+#include "common/mem.h"
+
+#define HDR 16
+
+typedef struct BlockHeader {
+    size_t total;  /* bytes charged to the cap: the whole raw allocation */
+    size_t offset; /* user pointer - raw pointer */
+} BlockHeader;
+
+_Static_assert(sizeof(BlockHeader) <= HDR, "header must fit in HDR bytes");
+_Static_assert(alignof(max_align_t) <= HDR, "HDR must keep malloc alignment");
+
+static atomic_size_t g_limit;
+static atomic_size_t g_in_use;
+static atomic_size_t g_peak;
+static atomic_long g_fail_after = -1;
+
+void lvc_mem_set_limit(size_t bytes) { atomic_store(&g_limit, bytes); }
+size_t lvc_mem_get_limit(void) { return atomic_load(&g_limit); }
+size_t lvc_mem_in_use(void) { return atomic_load(&g_in_use); }
+size_t lvc_mem_peak(void) { return atomic_load(&g_peak); }
+void lvc_mem_reset_peak(void) { atomic_store(&g_peak, atomic_load(&g_in_use)); }
+
+void lvc_mem_fail_after(long n)
+{
+    atomic_store(&g_fail_after, n < 0 ? -1 : n);
+}
+
+int lvc_mem_inject_fail(void)
+{
+    long v = atomic_load(&g_fail_after);
+    while (v >= 0) {
+        /* v == 0: this allocation fails, and injection disarms. */
+        if (atomic_compare_exchange_weak(&g_fail_after, &v, v == 0 ? -1 : v - 1))
+            return v == 0;
+    }
+    return 0;
+}
+
+/* Charge n bytes against the cap; 0 on success. */
+static int charge(size_t n)
+{
+    size_t cur = atomic_load(&g_in_use);
+    size_t next;
+    do {
+        size_t lim = atomic_load(&g_limit);
+        if (n > SIZE_MAX - cur)
+            return -1;
+        next = cur + n;
+        if (lim && next > lim)
+            return -1;
+    } while (!atomic_compare_exchange_weak(&g_in_use, &cur, next));
+    size_t pk = atomic_load(&g_peak);
+    while (next > pk && !atomic_compare_exchange_weak(&g_peak, &pk, next))
+        ;
+    return 0;
+}
+
+static void uncharge(size_t n)
+{
+    atomic_fetch_sub(&g_in_use, n);
+}
+
+void *lvc_aligned_malloc(size_t size, size_t align)
+{
+    if (align == 0 || (align & (align - 1)))
+        return NULL;
+    if (align < HDR)
+        align = HDR;
+    /* raw + HDR rounded up to align: at most align - HDR bytes of padding
+     * beyond the header, since malloc returns HDR-aligned pointers. */
+    size_t extra = HDR + (align - HDR);
+    /* No object may exceed PTRDIFF_MAX (pointer differences would overflow);
+     * malloc refuses such sizes too, but sanitizers abort on them. */
+    if (size > (size_t)PTRDIFF_MAX - extra)
+        return NULL;
+    size_t total = size + extra;
+    if (lvc_mem_inject_fail() || charge(total))
+        return NULL;
+    uint8_t *raw = malloc(total);
+    if (!raw) {
+        uncharge(total);
+        return NULL;
+    }
+    uintptr_t u = ((uintptr_t)raw + HDR + (align - 1)) & ~(uintptr_t)(align - 1);
+    uint8_t *user = raw + (u - (uintptr_t)raw);
+    BlockHeader h = { total, (size_t)(user - raw) };
+    memcpy(user - HDR, &h, sizeof(h));
+    return user;
+}
+
+void *lvc_malloc(size_t size)
+{
+    return lvc_aligned_malloc(size, HDR);
+}
+
+void *lvc_calloc(size_t n, size_t size)
+{
+    size_t bytes;
+    if (lvc_mul_size(n, size, &bytes))
+        return NULL;
+    void *p = lvc_malloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void *lvc_malloc_array(size_t nmemb, size_t size)
+{
+    size_t bytes;
+    if (lvc_mul_size(nmemb, size, &bytes))
+        return NULL;
+    return lvc_malloc(bytes);
+}
+
+void *lvc_realloc(void *p, size_t size)
+{
+    if (!p)
+        return lvc_malloc(size);
+    BlockHeader h;
+    memcpy(&h, (uint8_t *)p - HDR, sizeof(h));
+    if (h.offset != HDR) {
+        /* An over-aligned block: realloc would lose the alignment. */
+        return NULL;
+    }
+    if (size > (size_t)PTRDIFF_MAX - HDR)
+        return NULL;
+    size_t total = size + HDR;
+    if (lvc_mem_inject_fail())
+        return NULL;
+    if (total > h.total && charge(total - h.total))
+        return NULL;
+    uint8_t *raw = realloc((uint8_t *)p - HDR, total);
+    if (!raw) {
+        if (total > h.total)
+            uncharge(total - h.total);
+        return NULL;
+    }
+    if (total < h.total)
+        uncharge(h.total - total);
+    h.total = total;
+    memcpy(raw, &h, sizeof(h));
+    return raw + HDR;
+}
+
+void lvc_free(void *p)
+{
+    if (!p)
+        return;
+    BlockHeader h;
+    memcpy(&h, (uint8_t *)p - HDR, sizeof(h));
+    uncharge(h.total);
+    free((uint8_t *)p - h.offset);
+}
+
+void lvc_aligned_free(void *p)
+{
+    lvc_free(p);
+}
+
+void lvc_freep(void *pp)
+{
+    void *p;
+    memcpy(&p, pp, sizeof(p));
+    lvc_free(p);
+    p = NULL;
+    memcpy(pp, &p, sizeof(p));
+}
+
+/* ---------------------------------------------------------------- arena */
+
+#define ARENA_ALIGN 64
+
+int lvc_arena_init(LvcArena *a, size_t capacity)
+{
+    memset(a, 0, sizeof(*a));
+    a->base = lvc_aligned_malloc(capacity, ARENA_ALIGN);
+    if (!a->base)
+        return LVC_ERR_NOMEM;
+    a->cap = capacity;
+    return 0;
+}
+
+size_t lvc_arena_need(size_t used, size_t size, size_t align)
+{
+    if (align == 0)
+        align = 16;
+    if (align & (align - 1))
+        return SIZE_MAX;
+    if (used > SIZE_MAX - (align - 1))
+        return SIZE_MAX;
+    size_t start = (used + align - 1) & ~(align - 1);
+    if (size > SIZE_MAX - start)
+        return SIZE_MAX;
+    return start + size;
+}
+
+void *lvc_arena_alloc(LvcArena *a, size_t size, size_t align)
+{
+    if (align == 0)
+        align = 16;
+    if ((align & (align - 1)) || align > 4096)
+        return NULL;
+    /* base is only ARENA_ALIGN-aligned: align the address, not the offset. */
+    if (!a->base)
+        return NULL;
+    uintptr_t b = (uintptr_t)a->base;
+    uintptr_t cur = b + a->used;
+    uintptr_t start = (cur + (align - 1)) & ~(uintptr_t)(align - 1);
+    size_t off = (size_t)(start - b);
+    if (off > a->cap || size > a->cap - off)
+        return NULL;
+    a->used = off + size;
+    if (a->used > a->peak)
+        a->peak = a->used;
+    return a->base + off;
+}
+
+void lvc_arena_release(LvcArena *a, size_t mark)
+{
+    if (mark <= a->used)
+        a->used = mark;
+}
+
+void lvc_arena_reset(LvcArena *a)
+{
+    a->used = 0;
+}
+
+void lvc_arena_free(LvcArena *a)
+{
+    lvc_free(a->base);
+    memset(a, 0, sizeof(*a));
+}
