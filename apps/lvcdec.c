@@ -1,0 +1,299 @@
+/*
+ * lvcdec: decode an lvc stream into a PNG image.
+ *
+ *   lvcdec IN.lvc -o OUT.png [--verify SHA256HEX] [--symbols-digest] ...
+ *
+ * --verify compares the SHA-256 of the entropy-decoded symbols (the part
+ * every conforming decoder reproduces bit-exactly) with the given digest;
+ * the conformance suite runs it. Uses the public API only.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+
+enum {
+    OPT_THREADS = 256,
+    OPT_BACKEND,
+    OPT_VERIFY,
+    OPT_DIGEST,
+    OPT_QUIET,
+    OPT_JSON,
+    OPT_MAX_PIXELS,
+};
+
+static const struct option long_options[] = {
+    { "output",         required_argument, NULL, 'o' },
+    { "threads",        required_argument, NULL, OPT_THREADS },
+    { "backend",        required_argument, NULL, OPT_BACKEND },
+    { "verify",         required_argument, NULL, OPT_VERIFY },
+    { "symbols-digest", no_argument,       NULL, OPT_DIGEST },
+    { "max-pixels",     required_argument, NULL, OPT_MAX_PIXELS },
+    { "force",          no_argument,       NULL, 'f' },
+    { "verbose",        no_argument,       NULL, 'v' },
+    { "quiet",          no_argument,       NULL, OPT_QUIET },
+    { "json",           no_argument,       NULL, OPT_JSON },
+    { "help",           no_argument,       NULL, 'h' },
+    { "version",        no_argument,       NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+typedef struct DecOptions {
+    const char *input;
+    const char *output;     /* NULL: decode only */
+    long threads;
+    LvcBackend backend;
+    uint64_t max_pixels;
+    int verify;
+    uint8_t expected[32];
+    int print_digest;
+    int force, verbose, quiet, json;
+} DecOptions;
+
+static void usage(FILE *f)
+{
+    fputs(
+        "Usage: lvcdec IN.lvc -o OUT.png [options]\n"
+        "Decode an lvc stream (\"-\" = stdin) into a PNG image (\"-\" = stdout).\n"
+        "\n"
+        "  -o, --output FILE      output image; without it, decode only\n"
+        "      --threads N        worker threads, 0 = all cores (default)\n"
+        "      --backend B        auto, ref, cpu or cuda (default auto)\n"
+        "      --verify HEX       check the symbols digest (64 hex digits);\n"
+        "                         exit status 5 and no output on mismatch\n"
+        "      --symbols-digest   print the symbols digest\n"
+        "      --max-pixels N     refuse larger images (0 = library default)\n"
+        "  -f, --force            overwrite an existing output file\n"
+        "  -v, --verbose          more details\n"
+        "      --quiet            no summary\n"
+        "      --json             print the summary as one JSON object\n"
+        "  -h, --help             this help\n"
+        "  -V, --version          print the version\n"
+        "\n"
+        "Exit status: 0 ok, 1 usage, 2 I/O, 3 invalid or corrupt stream,\n"
+        "4 unsupported (model not in this build), 5 digest mismatch, 6 resources.\n",
+        f);
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, DecOptions *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->backend = LVC_BACKEND_AUTO;
+
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:fvhV", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            if (!*optarg) {
+                lvc_cli_error(NULL, "empty output file name");
+                return LVC_EXIT_USAGE;
+            }
+            o->output = optarg;
+            break;
+        case OPT_THREADS:
+            if (lvc_cli_parse_long(optarg, 0, 4096, &o->threads)) {
+                lvc_cli_error(NULL, "invalid --threads '%s' (expected 0..4096)", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_BACKEND:
+            if (lvc_cli_parse_backend(optarg, &o->backend)) {
+                lvc_cli_error(NULL, "invalid --backend '%s' (expected auto, ref, cpu or cuda)", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_VERIFY:
+            if (lvc_cli_parse_hex(optarg, o->expected, sizeof(o->expected))) {
+                lvc_cli_error(NULL, "invalid --verify digest '%.80s' (expected 64 hex digits)", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            o->verify = 1;
+            break;
+        case OPT_MAX_PIXELS:
+            if (lvc_cli_parse_u64(optarg, 0, UINT64_MAX, &o->max_pixels)) {
+                lvc_cli_error(NULL, "invalid --max-pixels '%s'", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_DIGEST: o->print_digest = 1; break;
+        case 'f': o->force = 1; break;
+        case 'v': o->verbose++; break;
+        case OPT_QUIET: o->quiet = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case 'h':
+            usage(stdout);
+            return LVC_EXIT_OK;
+        case 'V':
+            printf("lvcdec %s (library %s)\n", LVC_VERSION_STRING, lvc_version());
+            return LVC_EXIT_OK;
+        default:
+            return lvc_cli_option_error(c, argv);
+        }
+    }
+    if (optind >= argc) {
+        lvc_cli_error(NULL, "no input file (see --help)");
+        return LVC_EXIT_USAGE;
+    }
+    if (argc - optind > 1) {
+        lvc_cli_error(NULL, "too many arguments: '%s' (one input file expected)", argv[optind + 1]);
+        return LVC_EXIT_USAGE;
+    }
+    o->input = argv[optind];
+    if (!*o->input) {
+        lvc_cli_error(NULL, "empty input file name");
+        return LVC_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* For a stream this build cannot decode, say which model it needs. */
+static void model_hint(const uint8_t *buf, size_t size, char *hint, size_t hint_size)
+{
+    LvcStreamInfo info;
+    hint[0] = '\0';
+    if (lvc_stream_info(buf, size, &info) < 0)
+        return;
+    char want[65];
+    lvc_cli_hex(info.weights_hash, 32, want);
+    const LvcModelInfo *m = lvc_cli_model_by_id(info.model_id);
+    if (!m) {
+        snprintf(hint, hint_size, "stream needs model id %u, not in this build",
+                 (unsigned)info.model_id);
+    } else if (memcmp(m->weights_hash, info.weights_hash, 32)) {
+        char have[65];
+        lvc_cli_hex(m->weights_hash, 32, have);
+        snprintf(hint, hint_size, "stream needs %s weights %.16s..., this build has %.16s...",
+                 m->name ? m->name : "model", want, have);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    lvc_cli_init(argv[0]);
+    DecOptions o;
+    int status = parse_options(argc, argv, &o);
+    if (status >= 0)
+        return status;
+
+    const char *in_name = lvc_cli_name(o.input, 0);
+    const char *out_name = o.output ? lvc_cli_name(o.output, 1) : "(none)";
+    const int data_on_stdout = o.output && !strcmp(o.output, "-");
+    FILE *report = data_on_stdout ? stderr : stdout;
+    const unsigned out_flags = LVC_CLI_OUT_NEED_PATH | (o.force ? LVC_CLI_OUT_FORCE : 0);
+    LvcCliOutput out = { .fd = -1, .sink = -1, .slot = -1 };
+    LvcDecoder *dec = NULL;
+    LvcImage img = { 0 };
+    uint8_t *data = NULL;
+    size_t size = 0;
+    const double t0 = lvc_cli_now();
+
+    if (o.output) {
+        status = lvc_cli_output_open(&out, o.output, o.input, out_flags);
+        if (status)
+            goto end;
+    }
+    status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &size);
+    if (status)
+        goto end;
+
+    LvcDecoderSettings s;
+    lvc_decoder_default_settings(&s);
+    s.threads = (int)o.threads;
+    s.backend = o.backend;
+    s.max_pixels = o.max_pixels;
+    s.verbose = o.verbose > 1 ? 2 : o.verbose;
+    int err = lvc_decoder_open(&dec, &s);
+    if (err < 0) {
+        status = lvc_cli_lib_error(in_name, err, "cannot open the decoder");
+        goto end;
+    }
+    const double t_read = lvc_cli_now();
+    err = lvc_decode_image(dec, data, size, &img);
+    if (err < 0) {
+        char hint[160] = "";
+        if (err == LVC_ERR_MODEL_UNKNOWN || err == LVC_ERR_MODEL_HASH)
+            model_hint(data, size, hint, sizeof(hint));
+        else if (err == LVC_ERR_CRC)
+            snprintf(hint, sizeof(hint), "corrupt stream");
+        status = lvc_cli_lib_error(in_name, err, hint);
+        goto end;
+    }
+    const double t_dec = lvc_cli_now();
+
+    uint8_t digest[32];
+    char digest_hex[65] = "";
+    const int have_digest = lvc_decoder_symbols_digest(dec, digest) == 0;
+    if (have_digest)
+        lvc_cli_hex(digest, 32, digest_hex);
+    if ((o.verify || o.print_digest) && !have_digest) {
+        lvc_cli_error(in_name, "the decoder gave no symbols digest");
+        status = LVC_EXIT_UNSUPPORTED;
+        goto end;
+    }
+    if (o.verify && memcmp(digest, o.expected, 32)) {
+        char want[65];
+        lvc_cli_hex(o.expected, 32, want);
+        lvc_cli_error(in_name, "symbols digest mismatch: got %s, expected %s", digest_hex, want);
+        status = LVC_EXIT_VERIFY;
+        goto end;
+    }
+
+    if (o.output) {
+        err = lvc_png_write_file(lvc_cli_output_path(&out), &img);
+        if (err < 0) {
+            status = lvc_cli_lib_error(out_name, err, NULL);
+            goto end;
+        }
+        status = lvc_cli_output_commit(&out, out_flags);
+        if (status)
+            goto end;
+    }
+    const double t_end = lvc_cli_now();
+
+    if (o.json) {
+        fputs("{\"input\":", report);
+        lvc_cli_json_string(report, o.input);
+        fputs(",\"output\":", report);
+        lvc_cli_json_string(report, o.output);
+        fprintf(report, ",\"width\":%d,\"height\":%d,\"channels\":%d,\"bit_depth\":%d,\"bytes\":%zu",
+                img.width, img.height, img.channels, img.bit_depth, size);
+        fputs(",\"symbols_digest\":", report);
+        lvc_cli_json_string(report, have_digest ? digest_hex : NULL);
+        fprintf(report, ",\"verified\":%s", o.verify ? "true" : "false");
+        fputs(",\"seconds\":", report);
+        lvc_cli_json_double(report, t_end - t0, 6);
+        fputs(",\"decode_seconds\":", report);
+        lvc_cli_json_double(report, t_dec - t_read, 6);
+        fputs("}\n", report);
+    } else {
+        /* The digest alone on a line, for scripts: d=$(lvcdec x.lvc --symbols-digest --quiet) */
+        if (o.print_digest)
+            fprintf(report, "%s\n", digest_hex);
+        if (!o.quiet) {
+            if (o.verbose)
+                fprintf(stderr, "backend %s, threads %ld; read %.3f s, decode %.3f s, write %.3f s\n",
+                        lvc_cli_backend_name(o.backend), o.threads, t_read - t0,
+                        t_dec - t_read, t_end - t_dec);
+            fprintf(stderr, "%s -> %s: %dx%d, %d channel(s), %d-bit, %.3f s%s\n",
+                    in_name, out_name, img.width, img.height, img.channels, img.bit_depth,
+                    t_end - t0, o.verify ? ", symbols digest verified" : "");
+        }
+    }
+    if (fflush(report) != 0) {
+        lvc_cli_error(NULL, "cannot write the report");
+        status = LVC_EXIT_IO;
+    }
+
+end:
+    if (o.output)
+        lvc_cli_output_abort(&out);
+    free(data);
+    lvc_image_free(&img);
+    lvc_decoder_close(&dec);
+    return status;
+}

@@ -1,0 +1,186 @@
+/*
+ * Helper for tests/apps/test_apps.sh (public API only):
+ *
+ *   apps_tool png OUT W H CHANNELS DEPTH [SEED]   write a test PNG
+ *   apps_tool pnginfo FILE                        print "W H CHANNELS DEPTH"
+ *   apps_tool bytes OUT N SEED                    write N pseudo-random bytes
+ *   apps_tool tty CMD [ARGS...]                   run CMD with stdout on a pty
+ *   apps_tool ttyin CMD [ARGS...]                 run CMD with stdin on a pty
+ *
+ * tty/ttyin exit with CMD's status (128+N if killed by signal N), 77 when no
+ * pseudo-terminal can be opened here, 124 if CMD runs for more than 20 s.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lvc/lvc.h"
+
+static uint32_t next_rand(uint32_t *s)
+{
+    /* xorshift32: deterministic across machines. */
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+static int cmd_png(int argc, char **argv)
+{
+    if (argc < 7) {
+        fprintf(stderr, "usage: png OUT W H CHANNELS DEPTH [SEED]\n");
+        return 2;
+    }
+    const int w = atoi(argv[3]), h = atoi(argv[4]), ch = atoi(argv[5]), depth = atoi(argv[6]);
+    uint32_t seed = argc > 7 ? (uint32_t)strtoul(argv[7], NULL, 10) : 1;
+    if (!seed)
+        seed = 1;
+    LvcImage img;
+    int err = lvc_image_alloc(&img, w, h, ch, depth);
+    if (err < 0) {
+        fprintf(stderr, "lvc_image_alloc: %s\n", lvc_error_string(err));
+        return 1;
+    }
+    /* Smooth gradients, a disc and a little noise: something a learned
+     * codec sees as an image, not as noise. */
+    const int maxv = depth == 16 ? 65535 : 255;
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            const int dx = x - w / 2, dy = y - h / 2;
+            const int in_disc = dx * dx + dy * dy < (w * w + h * h) / 16;
+            for (int c = 0; c < ch; c++) {
+                int v = (x * 255 / (w > 1 ? w - 1 : 1) * (c + 1) + y * 255 / (h > 1 ? h - 1 : 1) * (3 - c % 3)) / 4;
+                if (in_disc)
+                    v = 255 - v;
+                v += (int)(next_rand(&seed) % 9) - 4;
+                v = v < 0 ? 0 : v > 255 ? 255 : v;
+                if (depth == 16) {
+                    uint16_t *row = (uint16_t *)(img.data + (size_t)y * img.stride);
+                    row[(size_t)x * ch + c] = (uint16_t)(v * maxv / 255);
+                } else {
+                    img.data[(size_t)y * img.stride + (size_t)x * ch + c] = (uint8_t)v;
+                }
+            }
+        }
+    }
+    err = lvc_png_write_file(argv[2], &img);
+    lvc_image_free(&img);
+    if (err < 0) {
+        fprintf(stderr, "lvc_png_write_file: %s\n", lvc_error_string(err));
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_pnginfo(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    LvcImage img;
+    int err = lvc_png_read_file(argv[2], &img, 0);
+    if (err < 0) {
+        fprintf(stderr, "lvc_png_read_file: %s\n", lvc_error_string(err));
+        return 1;
+    }
+    printf("%d %d %d %d\n", img.width, img.height, img.channels, img.bit_depth);
+    lvc_image_free(&img);
+    return 0;
+}
+
+static int cmd_bytes(int argc, char **argv)
+{
+    if (argc < 5)
+        return 2;
+    const long n = atol(argv[3]);
+    uint32_t seed = (uint32_t)strtoul(argv[4], NULL, 10);
+    if (!seed)
+        seed = 1;
+    FILE *f = fopen(argv[2], "wb");
+    if (!f)
+        return 1;
+    for (long i = 0; i < n; i++)
+        fputc((int)(next_rand(&seed) & 255), f);
+    return fclose(f) ? 1 : 0;
+}
+
+static int cmd_tty(int argc, char **argv, int target_fd)
+{
+    if (argc < 3)
+        return 2;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) || unlockpt(master)) {
+        fprintf(stderr, "no pseudo-terminal: %s\n", strerror(errno));
+        return 77;
+    }
+    const char *slave_name = ptsname(master);
+    int slave = slave_name ? open(slave_name, O_RDWR | O_NOCTTY) : -1;
+    if (slave < 0) {
+        fprintf(stderr, "no pseudo-terminal: %s\n", strerror(errno));
+        return 77;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        dup2(slave, target_fd);
+        close(slave);
+        close(master);
+        execvp(argv[2], argv + 2);
+        _exit(127);
+    }
+    close(slave);
+    /* Drain the terminal so the child never blocks on it. */
+    const time_t start = time(NULL);
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (time(NULL) - start > 20) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return 124;
+        }
+        struct pollfd p = { .fd = master, .events = POLLIN };
+        if (poll(&p, 1, 50) > 0 && (p.revents & POLLIN)) {
+            char buf[256];
+            if (read(master, buf, sizeof(buf)) < 0)
+                usleep(10000);
+        } else if (p.revents & (POLLHUP | POLLERR)) {
+            usleep(10000);
+        }
+    }
+    close(master);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2) {
+        if (!strcmp(argv[1], "png"))
+            return cmd_png(argc, argv);
+        if (!strcmp(argv[1], "pnginfo"))
+            return cmd_pnginfo(argc, argv);
+        if (!strcmp(argv[1], "bytes"))
+            return cmd_bytes(argc, argv);
+        if (!strcmp(argv[1], "tty"))
+            return cmd_tty(argc, argv, STDOUT_FILENO);
+        if (!strcmp(argv[1], "ttyin"))
+            return cmd_tty(argc, argv, STDIN_FILENO);
+    }
+    fprintf(stderr, "usage: apps_tool png|pnginfo|bytes|tty|ttyin ...\n");
+    return 2;
+}

@@ -1,0 +1,334 @@
+#!/bin/sh
+# Behaviour of the command-line apps, as a user sees it: exit statuses, the
+# single error line, output safety, piping, --verify. Prints TAP.
+#
+#   sh test_apps.sh LVCENC LVCDEC LVCINFO APPS_TOOL
+#
+# The success paths need a library that can encode; while it cannot
+# (lvcenc exits 4: no model / unsupported) they are reported as SKIP.
+
+if [ $# -ne 4 ]; then
+    echo "usage: $0 LVCENC LVCDEC LVCINFO APPS_TOOL" >&2
+    exit 99
+fi
+ENC=$1 DEC=$2 INFO=$3 TOOL=$4
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/lvc-apps-test.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+W=$T/w          # where outputs go; must hold no stray temp files
+mkdir "$W"
+
+TO=
+if command -v timeout >/dev/null 2>&1; then TO="timeout 30"; fi
+
+n=0
+failures=0
+ok()     { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+    n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"
+    shift
+    for line in "$@"; do echo "# $line"; done
+    if [ -s "$T/err" ]; then sed 's/^/#   stderr: /' "$T/err" | head -n 5; fi
+}
+skip()   { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+# run CMD...: status in $rc, stdout in $T/out, stderr in $T/err.
+run() {
+    $TO "$@" >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+}
+run_in() {  # run_in INFILE CMD...
+    f=$1; shift
+    $TO "$@" >"$T/out" 2>"$T/err" <"$f"
+    rc=$?
+}
+
+# Sanitizer reports must fail the test even when the status is 0.
+sanitizer_clean() {
+    ! grep -q -e 'runtime error' -e 'AddressSanitizer' -e 'LeakSanitizer' "$T/err"
+}
+
+# A leftover ".NAME.XXXXXX" in $W means a failed run leaked its temp file.
+no_temp_files() {
+    [ -z "$(ls -A "$W" | grep '^\.' )" ]
+}
+
+# check_fail NAME STATUS [PATTERN]: after run, expect exit STATUS (or "any"
+# non-zero below 128), exactly one stderr line "prog: ..." (matching
+# PATTERN), no temp file left behind.
+check_fail() {
+    name=$1 want=$2 pat=$3
+    prog=$(basename "$cmd0")
+    lines=$(wc -l <"$T/err" | tr -d ' ')
+    if [ "$want" = any ]; then
+        if [ "$rc" -eq 0 ] || [ "$rc" -ge 124 ]; then not_ok "$name" "exit status $rc, want 1..123"; return; fi
+    elif [ "$rc" -ne "$want" ]; then
+        not_ok "$name" "exit status $rc, want $want"; return
+    fi
+    if [ "$lines" != 1 ]; then not_ok "$name" "$lines stderr lines, want 1"; return; fi
+    if ! grep -q "^$prog: " "$T/err"; then not_ok "$name" "stderr line does not start with '$prog: '"; return; fi
+    if [ -n "$pat" ] && ! grep -q -e "$pat" "$T/err"; then not_ok "$name" "stderr does not match '$pat'"; return; fi
+    if ! no_temp_files; then not_ok "$name" "temp file left: $(ls -A "$W" | tr '\n' ' ')"; return; fi
+    ok "$name"
+}
+# fails NAME STATUS PATTERN CMD...
+fails() {
+    name=$1 want=$2 pat=$3; shift 3
+    cmd0=$1
+    run "$@"
+    check_fail "$name" "$want" "$pat"
+}
+# succeeds NAME CMD...
+succeeds() {
+    name=$1; shift
+    run "$@"
+    if [ "$rc" -ne 0 ]; then not_ok "$name" "exit status $rc, want 0"; return 1; fi
+    if ! sanitizer_clean; then not_ok "$name" "sanitizer report"; return 1; fi
+    ok "$name"
+}
+
+file_size() { wc -c <"$1" | tr -d ' '; }
+
+# ------------------------------------------------------------ fixtures
+"$TOOL" png "$T/a.png" 64 48 3 8 1 || { echo "Bail out! cannot write a test PNG"; exit 1; }
+"$TOOL" png "$T/odd.png" 37 23 3 8 2 || { echo "Bail out! cannot write a test PNG"; exit 1; }
+"$TOOL" bytes "$T/garbage.bin" 3000 7
+: >"$T/empty.bin"
+head -c 40 "$T/a.png" >"$T/trunc.png"
+
+# ------------------------------------------------------------ usage
+for app in "$ENC" "$DEC" "$INFO"; do
+    a=$(basename "$app")
+    fails "$a: no arguments" 1 "input" "$app"
+    fails "$a: unknown option" 1 "unknown option '--bogus'" "$app" --bogus "$T/a.png"
+    fails "$a: unknown short option" 1 "unknown option '-Z'" "$app" -Z "$T/a.png"
+    fails "$a: two inputs" 1 "too many" "$app" "$T/a.png" "$T/odd.png"
+    fails "$a: empty input name" 1 "" "$app" ""
+    succeeds "$a: --help" "$app" --help && \
+        { grep -q "^Usage: $a" "$T/out" || not_ok "$a: --help prints Usage on stdout"; }
+    succeeds "$a: --version" "$app" --version
+done
+
+fails "lvcenc: -q 101" 1 "quality" "$ENC" -q 101 "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: -q -1" 1 "quality" "$ENC" -q -1 "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: -q abc" 1 "quality" "$ENC" -q abc "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: -q 50x" 1 "quality" "$ENC" -q 50x "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: -q nan" 1 "quality" "$ENC" -q nan "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: -q without value" 1 "needs a value" "$ENC" "$T/a.png" -q
+fails "lvcenc: -o without value" 1 "needs a value" "$ENC" "$T/a.png" -o
+fails "lvcenc: empty -o" 1 "empty" "$ENC" "$T/a.png" -o ""
+fails "lvcenc: --threads -1" 1 "threads" "$ENC" --threads -1 "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: --threads two" 1 "threads" "$ENC" --threads two "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: --backend gpu" 1 "backend" "$ENC" --backend gpu "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: --tile 100" 1 "tile" "$ENC" --tile 100 "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: --bpp 0" 1 "bpp" "$ENC" --bpp 0 "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: --size -5" 1 "size" "$ENC" --size -5 "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: --bpp with --size" 1 "exclusive" "$ENC" --bpp 1 --size 100 "$T/a.png" -o "$W/x.lvc"
+fails "lvcenc: --force=1" 1 "takes no value" "$ENC" --force=1 "$T/a.png" -o "$W/x.lvc"
+fails "lvcdec: --verify not hex" 1 "verify" "$DEC" --verify xyz "$T/garbage.bin"
+fails "lvcdec: --verify 63 digits" 1 "verify" "$DEC" \
+    --verify 000000000000000000000000000000000000000000000000000000000000000 "$T/garbage.bin"
+fails "lvcdec: --threads -2" 1 "threads" "$DEC" --threads -2 "$T/garbage.bin"
+fails "lvcdec: --backend x" 1 "backend" "$DEC" --backend x "$T/garbage.bin"
+[ -z "$(ls -A "$W")" ] && ok "usage errors create no file" || not_ok "usage errors create no file" "$(ls -A "$W")"
+
+succeeds "lvcenc: --list-models" "$ENC" --list-models
+succeeds "lvcenc: --list-models --json" "$ENC" --list-models --json && \
+    { grep -q '^\[.*\]$' "$T/out" && ok "lvcenc: --list-models --json is an array" || \
+      not_ok "lvcenc: --list-models --json is an array"; }
+
+# ------------------------------------------------------------ bad input
+fails "lvcenc: missing input" 2 "missing.png: No such file" "$ENC" "$T/missing.png" -o "$W/x.lvc"
+[ ! -e "$W/x.lvc" ] && ok "lvcenc: missing input writes nothing" || not_ok "lvcenc: missing input writes nothing"
+fails "lvcdec: missing input" 2 "No such file" "$DEC" "$T/missing.lvc" -o "$W/x.png"
+fails "lvcinfo: missing input" 2 "No such file" "$INFO" "$T/missing.lvc"
+fails "lvcinfo: directory input" 2 "directory" "$INFO" "$T"
+fails "lvcdec: output is a directory" 2 "directory" "$DEC" "$T/garbage.bin" -o "$W"
+fails "lvcdec: output in a missing directory" 2 "" "$DEC" "$T/garbage.bin" -o "$W/nodir/x.png"
+fails "lvcdec: garbage" 3 "garbage.bin" "$DEC" "$T/garbage.bin" -o "$W/x.png"
+fails "lvcdec: empty file" any "empty.bin" "$DEC" "$T/empty.bin" -o "$W/x.png"
+fails "lvcdec: a PNG" 3 "a.png" "$DEC" "$T/a.png" -o "$W/x.png"
+fails "lvcinfo: garbage" 3 "garbage.bin" "$INFO" "$T/garbage.bin"
+fails "lvcinfo: empty file" any "empty.bin" "$INFO" "$T/empty.bin"
+fails "lvcinfo --json: garbage" 3 "garbage.bin" "$INFO" --json "$T/garbage.bin"
+[ ! -s "$T/out" ] && ok "lvcinfo: nothing on stdout on failure" || not_ok "lvcinfo: nothing on stdout on failure"
+fails "lvcenc: garbage" any "garbage.bin" "$ENC" "$T/garbage.bin" -o "$W/x.lvc"
+fails "lvcenc: truncated PNG" any "trunc.png" "$ENC" "$T/trunc.png" -o "$W/x.lvc"
+[ -z "$(ls -A "$W")" ] && ok "failed runs leave no file" || not_ok "failed runs leave no file" "$(ls -A "$W")"
+
+# ------------------------------------------------------------ output safety
+printf 'keep me\n' >"$W/exists.png"
+fails "lvcdec: existing output without -f" 2 "exists (use -f to overwrite)" \
+    "$DEC" "$T/garbage.bin" -o "$W/exists.png"
+fails "lvcenc: existing output without -f" 2 "exists (use -f to overwrite)" \
+    "$ENC" "$T/a.png" -o "$W/exists.png"
+fails "lvcdec: failed run with -f" 3 "" "$DEC" -f "$T/garbage.bin" -o "$W/exists.png"
+[ "$(cat "$W/exists.png")" = "keep me" ] && ok "existing output untouched" || not_ok "existing output untouched"
+rm -f "$W/exists.png"
+
+cp "$T/garbage.bin" "$W/same.lvc"
+fails "lvcdec: output is the input" 2 "input" "$DEC" -f "$W/same.lvc" -o "$W/same.lvc"
+ln -s same.lvc "$W/link.lvc"
+fails "lvcdec: output is the input via a symlink" 2 "input" "$DEC" -f "$W/same.lvc" -o "$W/link.lvc"
+cp "$T/a.png" "$W/same.png"
+fails "lvcenc: output is the input" 2 "input" "$ENC" -f "$W/same.png" -o "$W/same.png"
+cmp -s "$W/same.lvc" "$T/garbage.bin" && cmp -s "$W/same.png" "$T/a.png" && \
+    ok "input untouched" || not_ok "input untouched"
+rm -f "$W/same.lvc" "$W/link.lvc" "$W/same.png"
+
+# Binary data never goes to a terminal.
+cmd0=$ENC
+$TO "$TOOL" tty "$ENC" "$T/a.png" -o - >"$T/out" 2>"$T/err" </dev/null; rc=$?
+if [ "$rc" -eq 77 ]; then
+    skip "lvcenc: refuses a terminal on stdout" "no pseudo-terminal"
+    skip "lvcdec: refuses a terminal on stdout" "no pseudo-terminal"
+    skip "lvcinfo: refuses a terminal on stdin" "no pseudo-terminal"
+else
+    check_fail "lvcenc: refuses a terminal on stdout" 2 "terminal"
+    cmd0=$DEC
+    $TO "$TOOL" tty "$DEC" "$T/garbage.bin" -o - >"$T/out" 2>"$T/err" </dev/null; rc=$?
+    check_fail "lvcdec: refuses a terminal on stdout" 2 "terminal"
+    cmd0=$INFO
+    $TO "$TOOL" ttyin "$INFO" - >"$T/out" 2>"$T/err" </dev/null; rc=$?
+    check_fail "lvcinfo: refuses a terminal on stdin" 2 "terminal"
+fi
+
+# A fatal signal while the temp file exists removes it. lvcdec creates the
+# temp file, then blocks opening the FIFO (no writer) until killed.
+if mkfifo "$T/fifo" 2>/dev/null; then
+    "$DEC" "$T/fifo" -o "$W/sig.png" 2>"$T/err" &
+    pid=$!
+    i=0
+    while [ $i -lt 100 ] && [ -z "$(ls -A "$W")" ]; do sleep 0.05; i=$((i + 1)); done
+    seen=$(ls -A "$W")
+    kill -TERM $pid
+    wait $pid; rc=$?
+    if [ -z "$seen" ]; then
+        not_ok "SIGTERM removes the temp file" "no temp file appeared"
+    elif [ "$rc" -ne 143 ]; then
+        not_ok "SIGTERM removes the temp file" "exit status $rc, want 143 (killed by SIGTERM)"
+    elif [ -n "$(ls -A "$W")" ]; then
+        not_ok "SIGTERM removes the temp file" "left: $(ls -A "$W")"
+    else
+        ok "SIGTERM removes the temp file"
+    fi
+    rm -f "$T/fifo"
+else
+    skip "SIGTERM removes the temp file" "no mkfifo"
+fi
+
+# ------------------------------------------------------------ success paths
+cmd0=$ENC
+run "$ENC" "$T/a.png" -o "$W/a.lvc"
+if [ "$rc" -eq 4 ]; then
+    why=$(head -n 1 "$T/err")
+    for t in "encode" "encode leaves only the output" "lvcinfo text" "lvcinfo json" "decode" "decoded size" "odd size round trip" \
+             "json summary" "stdin/stdout encode" "deterministic encode" "stdin/stdout decode" \
+             "lvcinfo stdin" "symbols digest" "verify right digest" "verify wrong digest" \
+             "verify mismatch writes nothing" "verify without -o writes nothing" \
+             "existing output kept" "-f replaces" "/dev/null output" "quality order" \
+             "truncated streams" "corrupted stream" "corrupted stream lvcinfo"; do
+        skip "$t" "library cannot encode yet: $why"
+    done
+else
+    if [ "$rc" -ne 0 ] || ! sanitizer_clean; then
+        not_ok "encode" "exit status $rc"
+        echo "Bail out! lvcenc cannot encode a plain 64x48 RGB PNG"
+        exit 1
+    fi
+    ok "encode"
+    [ -z "$(ls -A "$W" | grep -v '^a\.lvc$')" ] && ok "encode leaves only the output" || \
+        not_ok "encode leaves only the output" "$(ls -A "$W")"
+
+    succeeds "lvcinfo text" "$INFO" "$W/a.lvc" && {
+        grep -q '^dimensions: *64x48$' "$T/out" || not_ok "lvcinfo shows 64x48"
+        grep -q "^size: *$(file_size "$W/a.lvc") bytes" "$T/out" || not_ok "lvcinfo shows the size"
+    }
+    succeeds "lvcinfo json" "$INFO" --json "$W/a.lvc" && {
+        grep -q '"width":64,"height":48' "$T/out" && grep -q '"boxes":\[{' "$T/out" || \
+            not_ok "lvcinfo --json fields"
+    }
+
+    succeeds "decode" "$DEC" "$W/a.lvc" -o "$W/a.png"
+    [ "$("$TOOL" pnginfo "$W/a.png")" = "64 48 3 8" ] && ok "decoded size" || \
+        not_ok "decoded size" "got $("$TOOL" pnginfo "$W/a.png")"
+
+    if "$ENC" --quiet "$T/odd.png" -o "$W/odd.lvc" 2>"$T/err" && \
+       "$DEC" --quiet "$W/odd.lvc" -o "$W/odd.png" 2>"$T/err" && \
+       [ "$("$TOOL" pnginfo "$W/odd.png")" = "37 23 3 8" ]; then
+        ok "odd size round trip"
+    else
+        not_ok "odd size round trip"
+    fi
+
+    succeeds "json summary" "$ENC" --json -f "$T/a.png" -o "$W/j.lvc" && {
+        grep -q "\"bytes\":$(file_size "$W/j.lvc")," "$T/out" || not_ok "json bytes match the file" "$(cat "$T/out")"
+        [ ! -s "$T/err" ] || not_ok "--json prints nothing on stderr"
+    }
+
+    cmd0=$ENC
+    run_in "$T/a.png" "$ENC" - -o -
+    if [ "$rc" -eq 0 ] && [ -s "$T/out" ]; then ok "stdin/stdout encode"; else not_ok "stdin/stdout encode" "exit status $rc"; fi
+    cmp -s "$T/out" "$W/a.lvc" && ok "deterministic encode" || not_ok "deterministic encode" "stdin encode differs from file encode"
+    run_in "$W/a.lvc" "$DEC" - -o -
+    cmp -s "$T/out" "$W/a.png" && ok "stdin/stdout decode" || not_ok "stdin/stdout decode" "exit $rc, differs from file decode"
+    run_in "$W/a.lvc" "$INFO" -
+    [ "$rc" -eq 0 ] && grep -q '64x48' "$T/out" && ok "lvcinfo stdin" || not_ok "lvcinfo stdin"
+
+    run "$DEC" --symbols-digest --quiet "$W/a.lvc"
+    digest=$(cat "$T/out")
+    if [ "$rc" -eq 0 ] && echo "$digest" | grep -q '^[0-9a-f]\{64\}$'; then ok "symbols digest"; else not_ok "symbols digest" "got '$digest'"; fi
+    succeeds "verify right digest" "$DEC" --quiet --verify "$digest" "$W/a.lvc"
+    wrong=$(echo "$digest" | tr '0-9a-f' '1-9a-f0')
+    fails "verify wrong digest" 5 "mismatch" "$DEC" --verify "$wrong" "$W/a.lvc" -o "$W/v.png"
+    [ ! -e "$W/v.png" ] && ok "verify mismatch writes nothing" || not_ok "verify mismatch writes nothing"
+    before=$(ls -A "$W" | tr '\n' ' ')
+    run "$DEC" --verify "$digest" "$W/a.lvc"
+    [ "$rc" -eq 0 ] && [ "$(ls -A "$W" | tr '\n' ' ')" = "$before" ] && ok "verify without -o writes nothing" || \
+        not_ok "verify without -o writes nothing"
+
+    cp "$W/a.lvc" "$T/a.lvc.orig"
+    fails "existing output kept" 2 "exists" "$ENC" -q 10 "$T/a.png" -o "$W/a.lvc"
+    cmp -s "$W/a.lvc" "$T/a.lvc.orig" || not_ok "existing output kept: content changed"
+    run "$ENC" -f -q 10 "$T/a.png" -o "$W/a.lvc"
+    [ "$rc" -eq 0 ] && no_temp_files && ok "-f replaces" || not_ok "-f replaces" "exit status $rc"
+    succeeds "/dev/null output" "$ENC" --quiet "$T/a.png" -o /dev/null
+
+    s10=$(file_size "$W/a.lvc")
+    "$ENC" --quiet -q 90 "$T/a.png" -o "$W/q90.lvc" 2>"$T/err"
+    s90=$(file_size "$W/q90.lvc")
+    [ "$s10" -le "$s90" ] && ok "quality order" || not_ok "quality order" "q10 $s10 bytes > q90 $s90 bytes"
+
+    # Every proper prefix of a valid stream is refused by lvcdec, with one
+    # line and no output file.
+    size=$(file_size "$T/a.lvc.orig")
+    bad=0
+    for cut in 0 1 2 3 4 7 8 12 16 24 32 48 64 $((size / 2)) $((size - 5)) $((size - 1)); do
+        [ "$cut" -ge 0 ] && [ "$cut" -lt "$size" ] || continue
+        head -c "$cut" "$T/a.lvc.orig" >"$T/cut.lvc"
+        cmd0=$DEC; run "$DEC" "$T/cut.lvc" -o "$W/cut.png"
+        if [ "$rc" -eq 0 ] || [ "$rc" -ge 124 ] || [ "$(wc -l <"$T/err")" -ne 1 ] || [ -e "$W/cut.png" ]; then
+            bad=1; echo "# lvcdec on a $cut-byte prefix: exit $rc"; sed 's/^/#   /' "$T/err" | head -n 3
+        fi
+        # A cut at a box boundary may be a well-formed stream for lvcinfo,
+        # which does not decode; otherwise it fails cleanly.
+        cmd0=$INFO; run "$INFO" "$T/cut.lvc"
+        if [ "$rc" -ge 124 ] || { [ "$rc" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; }; then
+            bad=1; echo "# lvcinfo on a $cut-byte prefix: exit $rc"; sed 's/^/#   /' "$T/err" | head -n 3
+        fi
+    done
+    [ $bad -eq 0 ] && ok "truncated streams" || not_ok "truncated streams"
+
+    # Flip one byte in the last quarter (payload, covered by a CRC).
+    pos=$((size * 3 / 4))
+    { head -c "$pos" "$T/a.lvc.orig"; printf '\377'; tail -c "+$((pos + 2))" "$T/a.lvc.orig"; } >"$T/flip.lvc"
+    if cmp -s "$T/flip.lvc" "$T/a.lvc.orig"; then
+        { head -c "$pos" "$T/a.lvc.orig"; printf '\000'; tail -c "+$((pos + 2))" "$T/a.lvc.orig"; } >"$T/flip.lvc"
+    fi
+    fails "corrupted stream" 3 "flip.lvc" "$DEC" "$T/flip.lvc" -o "$W/flip.png"
+    fails "corrupted stream lvcinfo" 3 "flip.lvc" "$INFO" "$T/flip.lvc"
+fi
+
+echo "1..$n"
+[ "$failures" -eq 0 ]
