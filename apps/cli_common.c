@@ -98,6 +98,16 @@ void lvc_cli_init(const char *argv0)
     g_umask = umask(0);
     umask(g_umask);
 
+    /* With a standard descriptor closed, the next open() would take its
+     * number, and a printf to "stdout" would land in the output file. */
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int nul = open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+            if (nul >= 0 && nul != fd)
+                close(nul);
+        }
+    }
+
     for (int i = 0; i < NUM_FATAL_SIGNALS; i++) {
         struct sigaction cur;
         /* A signal ignored by the parent (nohup) stays ignored. */

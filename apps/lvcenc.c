@@ -269,7 +269,14 @@ int main(int argc, char **argv)
     free(data);
     data = NULL;
     if (err < 0) {
-        status = lvc_cli_lib_error(in_name, err, NULL);
+        /* The library's wording is about lvc streams; say PNG here. */
+        if (err == LVC_ERR_BAD_MAGIC) {
+            lvc_cli_error(in_name, "not a PNG file");
+            status = LVC_EXIT_DATA;
+        } else {
+            lvc_cli_error(in_name, "cannot read the PNG image: %s", lvc_error_string(err));
+            status = lvc_cli_exit_code(err);
+        }
         goto end;
     }
     const double t_read = lvc_cli_now();

@@ -7,6 +7,7 @@
  * Uses the public API only (lvc_stream_info, lvc_stream_boxes).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,7 +194,12 @@ int main(int argc, char **argv)
 
     /* The header's count sizes the table; if the walk finds more, retry
      * once with the real count. */
+    /* Every box takes at least its 4-byte type: a larger count is not
+     * worth allocating for. */
+    const size_t max_boxes = size / 4 + 1 < (size_t)INT_MAX ? size / 4 + 1 : (size_t)INT_MAX;
     int cap = info.num_boxes > 0 ? info.num_boxes : 1;
+    if ((size_t)cap > max_boxes)
+        cap = (int)max_boxes;
     int num_boxes = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         free(boxes);
@@ -208,9 +214,9 @@ int main(int argc, char **argv)
             status = lvc_cli_lib_error(name, err, err == LVC_ERR_CRC ? "corrupt stream" : NULL);
             goto end;
         }
-        if (num_boxes <= cap)
+        if (num_boxes <= cap || (size_t)cap >= max_boxes)
             break;
-        cap = num_boxes;
+        cap = (size_t)num_boxes < max_boxes ? num_boxes : (int)max_boxes;
     }
     if (num_boxes < 0)
         num_boxes = 0;
