@@ -1,0 +1,21 @@
+/*
+ * lvcrd: the evaluation driver, callable in-process (the end-to-end test
+ * runs it this way).
+ */
+#ifndef LVC_APPS_LVCRD_RD_RUN_H
+#define LVC_APPS_LVCRD_RD_RUN_H
+
+/* Exit statuses. Per-point failures (an unreadable image, a codec error)
+ * are notes, not failures of the run. */
+enum {
+    LVCRD_EXIT_OK = 0,
+    LVCRD_EXIT_USAGE = 1,   /* bad option or value, unknown codec */
+    LVCRD_EXIT_IO = 2,      /* bad dataset folder, no PNG, cannot write results */
+    LVCRD_EXIT_NOPOINT = 3, /* nothing could be measured at all */
+};
+
+/* Runs lvcrd with the given arguments (argv[0] is the program name) and
+ * returns the exit status. Uses getopt_long, so it resets optind itself. */
+int lvcrd_main(int argc, char **argv);
+
+#endif /* LVC_APPS_LVCRD_RD_RUN_H */
