@@ -1,0 +1,789 @@
+/*
+ * The lvc container (doc/bitstream.md): writer, validating parser, and the
+ * public lvc_stream_info() / lvc_stream_boxes().
+ *
+ * The parser works in two passes over the buffer. The first walks every box
+ * (bounds, CRC, flags, type characters, the ihdr rules) and counts them
+ * without allocating; the second, run only on a structurally valid stream,
+ * fills arrays sized by those counts. So nothing is allocated before the
+ * dimensions, the box count and every CRC have been checked.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lvc/lvc.h"
+#include "common/bits.h"
+#include "common/crc32.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/sha256.h"
+#include "codec/container.h"
+
+/* ------------------------------------------------------------ byte helpers */
+
+/* Unsigned LEB128 limited to 32 bits. Returns the number of bytes used, 0
+ * when the data ends inside the varint (*err = LVC_ERR_TRUNCATED), or 0
+ * with *err = LVC_ERR_CORRUPT for an over-long (non-minimal) encoding or a
+ * value above 2^32-1: the format wants exactly one encoding per value, so
+ * that a stream's bytes are a function of its content. */
+static size_t rd_varint(const uint8_t *p, size_t avail, uint32_t *val, int *err)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 5; i++) {
+        if (i >= avail) {
+            *err = LVC_ERR_TRUNCATED;
+            return 0;
+        }
+        const uint8_t b = p[i];
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if ((i > 0 && b == 0) || v > UINT32_MAX) {
+                *err = LVC_ERR_CORRUPT;
+                return 0;
+            }
+            *val = (uint32_t)v;
+            return i + 1;
+        }
+    }
+    *err = LVC_ERR_CORRUPT;
+    return 0;
+}
+
+static size_t varint_size(uint32_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t wr_varint(uint8_t *p, uint32_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static int type_is(const char *t, const char *name)
+{
+    return !memcmp(t, name, 4);
+}
+
+static int type_valid(const uint8_t *t)
+{
+    for (int i = 0; i < 4; i++)
+        if (t[i] < 0x20 || t[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------ header rules */
+
+int lvc_image_header_validate(LvcImageHeader *h)
+{
+    if (!h)
+        return LVC_ERR_INVALID_ARG;
+    if (h->width == 0 || h->height == 0 || h->width > INT32_MAX || h->height > INT32_MAX)
+        return LVC_ERR_DIMENSIONS;
+    if (h->channels < 1 || h->channels > 4)
+        return LVC_ERR_CORRUPT;
+    if (h->bit_depth != 8 && h->bit_depth != 16)
+        return LVC_ERR_CORRUPT;
+    switch (h->color) {
+    case LVC_COLOR_RGB:
+    case LVC_COLOR_YCBCR:
+        break;
+    case LVC_COLOR_GRAY:
+        if (h->channels > 2)
+            return LVC_ERR_CORRUPT;
+        break;
+    default:
+        return LVC_ERR_CORRUPT;
+    }
+    const int has_alpha = h->channels == 2 || h->channels == 4;
+    if (h->alpha_mode == LVC_ALPHA_NONE) {
+        if (has_alpha)
+            return LVC_ERR_CORRUPT;
+    } else if (h->alpha_mode == LVC_ALPHA_ZLIB) {
+        if (!has_alpha)
+            return LVC_ERR_CORRUPT;
+    } else {
+        return LVC_ERR_CORRUPT;
+    }
+    if (h->quality > LVC_QUALITY_MAX)
+        return LVC_ERR_CORRUPT;
+    /* A tile may be larger than the image (pipelines pad to a multiple of
+     * 64 and keep tile sizes multiples of 64); only zero is meaningless. */
+    if (h->tile_w == 0 || h->tile_h == 0)
+        return LVC_ERR_CORRUPT;
+    const uint32_t tmin = h->tile_w < h->tile_h ? h->tile_w : h->tile_h;
+    if (h->tile_overlap >= tmin)
+        return LVC_ERR_CORRUPT;
+    const uint64_t tx = (h->width + (uint64_t)h->tile_w - 1) / h->tile_w;
+    const uint64_t ty = (h->height + (uint64_t)h->tile_h - 1) / h->tile_h;
+    if (tx * ty > UINT32_MAX)
+        return LVC_ERR_CORRUPT;
+    h->tiles_x = (uint32_t)tx;
+    h->tiles_y = (uint32_t)ty;
+    h->num_tiles = (uint32_t)(tx * ty);
+    return 0;
+}
+
+static void ihdr_unpack(const uint8_t *p, LvcImageHeader *h, uint32_t *num_boxes)
+{
+    memset(h, 0, sizeof(*h));
+    h->width = lvc_rl32(p + 0);
+    h->height = lvc_rl32(p + 4);
+    h->channels = p[8];
+    h->bit_depth = p[9];
+    h->color = p[10];
+    h->alpha_mode = p[11];
+    h->quality = lvc_rl16(p + 12);
+    h->tile_overlap = lvc_rl16(p + 14);
+    h->tile_w = lvc_rl32(p + 16);
+    h->tile_h = lvc_rl32(p + 20);
+    h->model_id = lvc_rl32(p + 24);
+    memcpy(h->weights_hash, p + 28, 32);
+    *num_boxes = lvc_rl32(p + 60);
+}
+
+static void ihdr_pack(uint8_t *p, const LvcImageHeader *h, uint32_t num_boxes)
+{
+    lvc_wl32(p + 0, h->width);
+    lvc_wl32(p + 4, h->height);
+    p[8] = h->channels;
+    p[9] = h->bit_depth;
+    p[10] = h->color;
+    p[11] = h->alpha_mode;
+    lvc_wl16(p + 12, h->quality);
+    lvc_wl16(p + 14, h->tile_overlap);
+    lvc_wl32(p + 16, h->tile_w);
+    lvc_wl32(p + 20, h->tile_h);
+    lvc_wl32(p + 24, h->model_id);
+    memcpy(p + 28, h->weights_hash, 32);
+    lvc_wl32(p + 60, num_boxes);
+}
+
+/* (tile, pass, what) as one sortable key. */
+static uint64_t sub_key(uint32_t tile, unsigned pass, unsigned what)
+{
+    return ((uint64_t)tile << 16) | ((uint64_t)(pass & 0xff) << 8) | (what & 0xff);
+}
+
+static int what_valid(unsigned what)
+{
+    return what <= LVC_SUB_PARAMS || what >= LVC_SUB_MODEL_FIRST;
+}
+
+/* ------------------------------------------------------------------ parser */
+
+/* One box as located by the walker. */
+typedef struct BoxLoc {
+    const uint8_t *type;
+    uint8_t flags;
+    size_t offset, payload_offset, payload_size;
+    uint32_t crc;
+} BoxLoc;
+
+/* Read and check the box at *pos: bounds, CRC, type characters, flags.
+ * Advances *pos past it. */
+static int next_box(const uint8_t *buf, size_t size, size_t *pos, BoxLoc *b)
+{
+    size_t p = *pos;
+    const size_t avail = size - p;
+    if (avail < 6)
+        return LVC_ERR_TRUNCATED;
+    uint32_t len;
+    int err = 0;
+    const size_t nv = rd_varint(buf + p + 5, avail - 5, &len, &err);
+    if (!nv)
+        return err;
+    const size_t hdr = 5 + nv;
+    /* Payload and CRC must fit in what is left. */
+    if ((uint64_t)len + 4 > avail - hdr)
+        return LVC_ERR_LENGTH;
+    const uint32_t crc = lvc_rl32(buf + p + hdr + len);
+    if (lvc_crc32(0, buf + p, hdr + len) != crc)
+        return LVC_ERR_CRC;
+    if (!type_valid(buf + p))
+        return LVC_ERR_CORRUPT;
+    if (buf[p + 4] & ~LVC_BOX_MANDATORY)
+        return LVC_ERR_CORRUPT;
+    b->type = buf + p;
+    b->flags = buf[p + 4];
+    b->offset = p;
+    b->payload_offset = p + hdr;
+    b->payload_size = len;
+    b->crc = crc;
+    *pos = p + hdr + len + 4;
+    return 0;
+}
+
+typedef enum BoxClass { BOX_IHDR, BOX_PARM, BOX_SSTR, BOX_EXTRA } BoxClass;
+
+/* Classify a box after ihdr; an unknown mandatory box is an error, a known
+ * box must carry the mandatory flag. */
+static int classify(const BoxLoc *b, BoxClass *cls)
+{
+    const char *t = (const char *)b->type;
+    if (type_is(t, LVC_BOX_IHDR))
+        *cls = BOX_IHDR;
+    else if (type_is(t, LVC_BOX_PARM))
+        *cls = BOX_PARM;
+    else if (type_is(t, LVC_BOX_SSTR))
+        *cls = BOX_SSTR;
+    else {
+        if (b->flags & LVC_BOX_MANDATORY)
+            return LVC_ERR_UNKNOWN_BOX;
+        *cls = BOX_EXTRA;
+        return 0;
+    }
+    if (!(b->flags & LVC_BOX_MANDATORY))
+        return LVC_ERR_CORRUPT;
+    return 0;
+}
+
+static int parse_sstr(const uint8_t *buf, const BoxLoc *b, LvcSubstream *s)
+{
+    const uint8_t *p = buf + b->payload_offset;
+    int err = LVC_ERR_CORRUPT;
+    uint32_t tile;
+    const size_t nv = rd_varint(p, b->payload_size, &tile, &err);
+    /* A varint running past the payload is a malformed box, not a
+     * truncated stream: the box itself is complete. */
+    if (!nv)
+        return LVC_ERR_CORRUPT;
+    if (b->payload_size - nv < 2)
+        return LVC_ERR_CORRUPT;
+    s->tile = tile;
+    s->pass = p[nv];
+    s->what = p[nv + 1];
+    s->data = p + nv + 2;
+    s->size = b->payload_size - nv - 2;
+    if (!what_valid(s->what))
+        return LVC_ERR_CORRUPT;
+    return 0;
+}
+
+/* Per-tile bookkeeping while walking substreams, which arrive sorted: only
+ * the current tile's state is needed to check coverage and alpha. */
+typedef struct TileCheck {
+    uint64_t last_key;
+    int have_last;
+    uint32_t tiles_seen;      /* distinct tiles so far (tiles arrive in order) */
+    uint32_t cur_tile;
+    int cur_alpha;            /* alpha substreams in cur_tile */
+} TileCheck;
+
+static int tile_check_end_tile(const TileCheck *tc, const LvcImageHeader *h)
+{
+    if (!tc->have_last)
+        return 0;
+    if (h->alpha_mode == LVC_ALPHA_ZLIB && tc->cur_alpha != 1)
+        return LVC_ERR_CORRUPT;
+    return 0;
+}
+
+static int tile_check_add(TileCheck *tc, const LvcImageHeader *h, const LvcSubstream *s)
+{
+    if (s->tile >= h->num_tiles)
+        return LVC_ERR_CORRUPT;
+    const uint64_t key = sub_key(s->tile, s->pass, s->what);
+    if (tc->have_last && key <= tc->last_key)
+        return LVC_ERR_CORRUPT;   /* out of order or duplicate */
+    if (!tc->have_last || s->tile != tc->cur_tile) {
+        int err = tile_check_end_tile(tc, h);
+        if (err)
+            return err;
+        /* Tiles must be covered without gaps: the next tile seen must be
+         * the next index. */
+        if (s->tile != tc->tiles_seen)
+            return LVC_ERR_CORRUPT;
+        tc->tiles_seen++;
+        tc->cur_tile = s->tile;
+        tc->cur_alpha = 0;
+    }
+    if (s->what == LVC_SUB_ALPHA) {
+        if (h->alpha_mode != LVC_ALPHA_ZLIB || s->pass != 0)
+            return LVC_ERR_CORRUPT;
+        tc->cur_alpha++;
+    }
+    tc->last_key = key;
+    tc->have_last = 1;
+    return 0;
+}
+
+static int tile_check_finish(const TileCheck *tc, const LvcImageHeader *h)
+{
+    int err = tile_check_end_tile(tc, h);
+    if (err)
+        return err;
+    if (tc->tiles_seen != h->num_tiles)
+        return LVC_ERR_CORRUPT;   /* a tile has no substream */
+    return 0;
+}
+
+static uint64_t lim_or(uint64_t v, uint64_t def)
+{
+    return v ? v : def;
+}
+
+/* Validate the stream. With out == NULL only counts (first pass); with out
+ * set, its arrays (already sized by the counts) are filled. */
+static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
+                LvcContainer *out, uint32_t *n_sub, uint32_t *n_extra,
+                uint32_t *n_boxes, LvcImageHeader *hdr_out)
+{
+    static const uint8_t magic[4] = { 0x89, 'L', 'V', 'C' };
+    if (size < 4) {
+        /* A prefix of the magic is a truncated stream, anything else is
+         * not ours. */
+        return memcmp(buf, magic, size) ? LVC_ERR_BAD_MAGIC : LVC_ERR_TRUNCATED;
+    }
+    if (memcmp(buf, magic, 4))
+        return LVC_ERR_BAD_MAGIC;
+    if (size < LVC_CONTAINER_HEADER_SIZE)
+        return LVC_ERR_TRUNCATED;
+    if (buf[4] != LVC_CONTAINER_VERSION)
+        return LVC_ERR_VERSION;
+    if (buf[5] != LVC_KIND_IMAGE)
+        return LVC_ERR_KIND;
+
+    size_t pos = LVC_CONTAINER_HEADER_SIZE;
+    BoxLoc b;
+    int err = next_box(buf, size, &pos, &b);
+    if (err)
+        return err;
+    if (!type_is((const char *)b.type, LVC_BOX_IHDR) || !(b.flags & LVC_BOX_MANDATORY))
+        return LVC_ERR_CORRUPT;   /* missing header box */
+    if (b.payload_size != LVC_IHDR_SIZE)
+        return LVC_ERR_CORRUPT;
+    LvcImageHeader h;
+    uint32_t num_boxes;
+    ihdr_unpack(buf + b.payload_offset, &h, &num_boxes);
+    if ((err = lvc_image_header_validate(&h)))
+        return err;
+    const uint64_t max_side = lim_or(lim ? lim->max_side : 0, LVC_DEFAULT_MAX_SIDE);
+    const uint64_t max_pix = lim_or(lim ? lim->max_pixels : 0, LVC_DEFAULT_MAX_PIXELS);
+    const uint64_t max_boxes = lim_or(lim ? lim->max_boxes : 0, LVC_DEFAULT_MAX_BOXES);
+    if (h.width > max_side || h.height > max_side ||
+        (uint64_t)h.width * h.height > max_pix)
+        return LVC_ERR_DIMENSIONS;
+    if (num_boxes > max_boxes)
+        return LVC_ERR_LIMIT;
+    if (h.num_tiles > num_boxes)
+        return LVC_ERR_CORRUPT;   /* every tile needs a substream box */
+    if ((uint64_t)num_boxes * LVC_BOX_MIN_SIZE > size - pos)
+        return LVC_ERR_TRUNCATED;
+
+    if (out) {
+        out->boxes[0] = (LvcBoxDesc){ .flags = b.flags, .offset = b.offset,
+                                      .payload_offset = b.payload_offset,
+                                      .payload_size = b.payload_size, .crc32 = b.crc };
+        memcpy(out->boxes[0].type, b.type, 4);
+    }
+
+    uint32_t ns = 0, ne = 0;
+    int seen_parm = 0;
+    TileCheck tc = { 0 };
+    for (uint32_t i = 0; i < num_boxes; i++) {
+        if (pos == size)
+            return LVC_ERR_TRUNCATED;   /* fewer boxes than announced */
+        if ((err = next_box(buf, size, &pos, &b)))
+            return err;
+        BoxClass cls;
+        if ((err = classify(&b, &cls)))
+            return err;
+        switch (cls) {
+        case BOX_IHDR:
+            return LVC_ERR_CORRUPT;     /* duplicate header */
+        case BOX_PARM:
+            if (seen_parm || ns)
+                return LVC_ERR_CORRUPT; /* at most one, before the substreams */
+            seen_parm = 1;
+            if (out) {
+                out->has_params = 1;
+                out->params = buf + b.payload_offset;
+                out->params_size = b.payload_size;
+            }
+            break;
+        case BOX_SSTR: {
+            LvcSubstream s;
+            if ((err = parse_sstr(buf, &b, &s)))
+                return err;
+            if ((err = tile_check_add(&tc, &h, &s)))
+                return err;
+            if (out)
+                out->subs[ns] = s;
+            ns++;
+            break;
+        }
+        case BOX_EXTRA:
+            if (out) {
+                LvcRawBox *x = &out->extra[ne];
+                memcpy(x->type, b.type, 4);
+                x->flags = b.flags;
+                x->data = buf + b.payload_offset;
+                x->size = b.payload_size;
+            }
+            ne++;
+            break;
+        }
+        if (out) {
+            LvcBoxDesc *d = &out->boxes[i + 1];
+            memcpy(d->type, b.type, 4);
+            d->flags = b.flags;
+            d->offset = b.offset;
+            d->payload_offset = b.payload_offset;
+            d->payload_size = b.payload_size;
+            d->crc32 = b.crc;
+        }
+    }
+    if ((err = tile_check_finish(&tc, &h)))
+        return err;
+    if (pos != size)
+        return LVC_ERR_CORRUPT;   /* trailing data after the last box */
+    *n_sub = ns;
+    *n_extra = ne;
+    *n_boxes = num_boxes + 1;
+    *hdr_out = h;
+    return 0;
+}
+
+int lvc_container_parse(const uint8_t *buf, size_t size,
+                        const LvcContainerLimits *lim, LvcContainer *out)
+{
+    if (!out)
+        return LVC_ERR_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    if (!buf && size)
+        return LVC_ERR_INVALID_ARG;
+    if (!buf)
+        return LVC_ERR_TRUNCATED;
+
+    uint32_t ns, ne, nb;
+    LvcImageHeader h;
+    int err = walk(buf, size, lim, NULL, &ns, &ne, &nb, &h);
+    if (err)
+        return err;
+
+    LvcContainer c = { 0 };
+    c.version = LVC_CONTAINER_VERSION;
+    c.kind = LVC_KIND_IMAGE;
+    c.hdr = h;
+    /* +1: a valid zero-size allocation even when a count is 0. */
+    c.subs = lvc_malloc_array((size_t)ns + 1, sizeof(*c.subs));
+    c.extra = lvc_malloc_array((size_t)ne + 1, sizeof(*c.extra));
+    c.boxes = lvc_malloc_array(nb, sizeof(*c.boxes));
+    if (!c.subs || !c.extra || !c.boxes) {
+        err = LVC_ERR_NOMEM;
+        goto error;
+    }
+    err = walk(buf, size, lim, &c, &ns, &ne, &nb, &h);
+    if (err)
+        goto error;   /* cannot happen: same input as the first pass */
+    c.num_subs = ns;
+    c.num_extra = ne;
+    c.num_boxes = nb;
+    *out = c;
+    return 0;
+
+error:
+    lvc_container_free(&c);
+    return err;
+}
+
+void lvc_container_free(LvcContainer *c)
+{
+    if (!c)
+        return;
+    lvc_free(c->subs);
+    lvc_free(c->extra);
+    lvc_free(c->boxes);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ------------------------------------------------------------------ writer */
+
+static int cmp_sub_ptr(const void *a, const void *b)
+{
+    const LvcSubstream *x = *(const LvcSubstream *const *)a;
+    const LvcSubstream *y = *(const LvcSubstream *const *)b;
+    const uint64_t kx = sub_key(x->tile, x->pass, x->what);
+    const uint64_t ky = sub_key(y->tile, y->pass, y->what);
+    return kx < ky ? -1 : kx > ky;
+}
+
+/* Bytes of a box with this payload size, or 0 when it cannot be written
+ * (payload above 2^32-1 or size_t overflow). */
+static size_t box_size(size_t payload)
+{
+    if (payload > UINT32_MAX)
+        return 0;
+    const size_t n = 4 + 1 + varint_size((uint32_t)payload) + 4;
+    if (payload > SIZE_MAX - n)
+        return 0;
+    return n + payload;
+}
+
+/* Writes a box whose payload is prefix[np] followed by data[nd]. */
+static uint8_t *put_box(uint8_t *p, const char type[4], uint8_t flags,
+                        const uint8_t *prefix, size_t np, const uint8_t *data, size_t nd)
+{
+    uint8_t *start = p;
+    memcpy(p, type, 4);
+    p[4] = flags;
+    p += 5;
+    p += wr_varint(p, (uint32_t)(np + nd));
+    if (np)
+        memcpy(p, prefix, np);
+    p += np;
+    if (nd)
+        memcpy(p, data, nd);
+    p += nd;
+    lvc_wl32(p, lvc_crc32(0, start, (size_t)(p - start)));
+    return p + 4;
+}
+
+int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
+{
+    if (out)
+        *out = NULL;
+    if (out_size)
+        *out_size = 0;
+    if (!c || !out || !out_size)
+        return LVC_ERR_INVALID_ARG;
+    if ((c->num_subs && !c->subs) || (c->num_extra && !c->extra) ||
+        (c->has_params && c->params_size && !c->params))
+        return LVC_ERR_INVALID_ARG;
+
+    LvcImageHeader h = c->hdr;
+    int err = lvc_image_header_validate(&h);
+    if (err)
+        return err;
+
+    const uint64_t nboxes64 = (uint64_t)c->num_subs + c->num_extra + (c->has_params ? 1 : 0);
+    if (nboxes64 > UINT32_MAX)
+        return LVC_ERR_LIMIT;
+
+    const LvcSubstream **order = NULL;
+    uint8_t *buf = NULL;
+    order = lvc_malloc_array((size_t)c->num_subs + 1, sizeof(*order));
+    if (!order)
+        return LVC_ERR_NOMEM;
+    for (uint32_t i = 0; i < c->num_subs; i++)
+        order[i] = &c->subs[i];
+    qsort(order, c->num_subs, sizeof(*order), cmp_sub_ptr);
+
+    /* Same rules as the parser, so what we write parses. */
+    TileCheck tc = { 0 };
+    for (uint32_t i = 0; i < c->num_subs; i++) {
+        const LvcSubstream *s = order[i];
+        if ((s->size && !s->data) || !what_valid(s->what)) {
+            err = LVC_ERR_INVALID_ARG;
+            goto error;
+        }
+        if ((err = tile_check_add(&tc, &h, s)))
+            goto error;
+    }
+    if ((err = tile_check_finish(&tc, &h)))
+        goto error;
+    for (uint32_t i = 0; i < c->num_extra; i++) {
+        const LvcRawBox *x = &c->extra[i];
+        if (!type_valid((const uint8_t *)x->type) || (x->flags & ~LVC_BOX_MANDATORY) ||
+            (x->size && !x->data)) {
+            err = LVC_ERR_INVALID_ARG;
+            goto error;
+        }
+    }
+
+    /* Total size, overflow-checked. */
+    size_t total = LVC_CONTAINER_HEADER_SIZE + box_size(LVC_IHDR_SIZE);
+    size_t bs;
+    if (c->has_params) {
+        if (!(bs = box_size(c->params_size)) || bs > SIZE_MAX - total)
+            goto too_big;
+        total += bs;
+    }
+    for (uint32_t i = 0; i < c->num_subs; i++) {
+        const LvcSubstream *s = order[i];
+        const size_t pre = varint_size(s->tile) + 2;
+        if (s->size > SIZE_MAX - pre || !(bs = box_size(s->size + pre)) ||
+            bs > SIZE_MAX - total)
+            goto too_big;
+        total += bs;
+    }
+    for (uint32_t i = 0; i < c->num_extra; i++) {
+        if (!(bs = box_size(c->extra[i].size)) || bs > SIZE_MAX - total)
+            goto too_big;
+        total += bs;
+    }
+
+    /* Plain malloc: the buffer is handed to API users who free() it. */
+    if (lvc_mem_inject_fail() || !(buf = malloc(total))) {
+        err = LVC_ERR_NOMEM;
+        goto error;
+    }
+    uint8_t *p = buf;
+    memcpy(p, LVC_CONTAINER_MAGIC, 4);
+    p[4] = LVC_CONTAINER_VERSION;
+    p[5] = LVC_KIND_IMAGE;
+    p += LVC_CONTAINER_HEADER_SIZE;
+    uint8_t ihdr[LVC_IHDR_SIZE];
+    ihdr_pack(ihdr, &h, (uint32_t)nboxes64);
+    p = put_box(p, LVC_BOX_IHDR, LVC_BOX_MANDATORY, ihdr, sizeof(ihdr), NULL, 0);
+    if (c->has_params)
+        p = put_box(p, LVC_BOX_PARM, LVC_BOX_MANDATORY, NULL, 0, c->params, c->params_size);
+    for (uint32_t i = 0; i < c->num_subs; i++) {
+        const LvcSubstream *s = order[i];
+        uint8_t pre[7];
+        size_t np = wr_varint(pre, s->tile);
+        pre[np++] = s->pass;
+        pre[np++] = s->what;
+        p = put_box(p, LVC_BOX_SSTR, LVC_BOX_MANDATORY, pre, np, s->data, s->size);
+    }
+    for (uint32_t i = 0; i < c->num_extra; i++) {
+        const LvcRawBox *x = &c->extra[i];
+        p = put_box(p, x->type, x->flags, NULL, 0, x->data, x->size);
+    }
+    lvc_free(order);
+    *out = buf;
+    *out_size = total;
+    return 0;
+
+too_big:
+    err = LVC_ERR_LIMIT;
+error:
+    lvc_free(order);
+    free(buf);
+    return err;
+}
+
+/* --------------------------------------------------------------- helpers */
+
+int lvc_container_check_model(const LvcContainer *c, uint32_t id, const uint8_t hash[32])
+{
+    if (!c || !hash)
+        return LVC_ERR_INVALID_ARG;
+    if (c->hdr.model_id != id) {
+        lvc_log(LVC_LOG_ERROR, "stream needs model id %u, not %u",
+                (unsigned)c->hdr.model_id, (unsigned)id);
+        return LVC_ERR_MODEL_UNKNOWN;
+    }
+    if (memcmp(c->hdr.weights_hash, hash, 32)) {
+        char want[65], have[65];
+        lvc_hex_encode(c->hdr.weights_hash, 32, want);
+        lvc_hex_encode(hash, 32, have);
+        lvc_log(LVC_LOG_ERROR,
+                "stream was made with other weights for model id %u: "
+                "stream wants sha256 %s, this decoder has %s",
+                (unsigned)id, want, have);
+        return LVC_ERR_MODEL_HASH;
+    }
+    return 0;
+}
+
+const LvcSubstream *lvc_container_find(const LvcContainer *c, uint32_t tile,
+                                       unsigned pass, unsigned what)
+{
+    if (!c || !c->subs || pass > 0xff || what > 0xff)
+        return NULL;
+    const uint64_t key = sub_key(tile, pass, what);
+    size_t lo = 0, hi = c->num_subs;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        const LvcSubstream *s = &c->subs[mid];
+        const uint64_t k = sub_key(s->tile, s->pass, s->what);
+        if (k == key)
+            return s;
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int lvc_container_tile_rect(const LvcImageHeader *h, uint32_t tile,
+                            uint32_t *x0, uint32_t *y0, uint32_t *w, uint32_t *h_out)
+{
+    if (!h || !h->tiles_x || tile >= h->num_tiles)
+        return LVC_ERR_INVALID_ARG;
+    const uint32_t tx = tile % h->tiles_x, ty = tile / h->tiles_x;
+    const uint64_t x = (uint64_t)tx * h->tile_w, y = (uint64_t)ty * h->tile_h;
+    const uint64_t xe = x + h->tile_w < h->width ? x + h->tile_w : h->width;
+    const uint64_t ye = y + h->tile_h < h->height ? y + h->tile_h : h->height;
+    if (x0) *x0 = (uint32_t)x;
+    if (y0) *y0 = (uint32_t)y;
+    if (w) *w = (uint32_t)(xe - x);
+    if (h_out) *h_out = (uint32_t)(ye - y);
+    return 0;
+}
+
+/* ------------------------------------------------------------- public API */
+
+/* The info calls describe any stream the format allows, so their limits
+ * are those of the format, not the decoder's defaults. */
+static const LvcContainerLimits info_limits = {
+    .max_pixels = UINT64_MAX,
+    .max_side = INT32_MAX,
+    .max_boxes = UINT32_MAX,
+};
+
+int lvc_stream_info(const uint8_t *buf, size_t size, LvcStreamInfo *info)
+{
+    if (!info)
+        return LVC_ERR_INVALID_ARG;
+    memset(info, 0, sizeof(*info));
+    LvcContainer c;
+    int err = lvc_container_parse(buf, size, &info_limits, &c);
+    if (err)
+        return err;
+    info->version = c.version;
+    info->kind = c.kind;
+    info->width = (int)c.hdr.width;
+    info->height = (int)c.hdr.height;
+    info->channels = c.hdr.channels;
+    info->bit_depth = c.hdr.bit_depth;
+    info->quality = (float)c.hdr.quality / LVC_QUALITY_SCALE;
+    info->model_id = c.hdr.model_id;
+    memcpy(info->weights_hash, c.hdr.weights_hash, 32);
+    info->tile_w = (int)c.hdr.tile_w;
+    info->tile_h = (int)c.hdr.tile_h;
+    info->num_boxes = c.num_boxes > INT_MAX ? INT_MAX : (int)c.num_boxes;
+    lvc_container_free(&c);
+    return 0;
+}
+
+int lvc_stream_boxes(const uint8_t *buf, size_t size, LvcBoxInfo *boxes,
+                     int max_boxes, int *num_boxes)
+{
+    if (num_boxes)
+        *num_boxes = 0;
+    if (!num_boxes || max_boxes < 0 || (max_boxes > 0 && !boxes))
+        return LVC_ERR_INVALID_ARG;
+    LvcContainer c;
+    int err = lvc_container_parse(buf, size, &info_limits, &c);
+    if (err)
+        return err;
+    for (uint32_t i = 0; i < c.num_boxes && i < (uint32_t)max_boxes; i++) {
+        const LvcBoxDesc *d = &c.boxes[i];
+        LvcBoxInfo *o = &boxes[i];
+        memcpy(o->type, d->type, 4);
+        o->type[4] = 0;
+        o->mandatory = (d->flags & LVC_BOX_MANDATORY) != 0;
+        o->offset = d->offset;
+        o->payload_size = d->payload_size;
+        o->crc32 = d->crc32;
+    }
+    *num_boxes = c.num_boxes > INT_MAX ? INT_MAX : (int)c.num_boxes;
+    lvc_container_free(&c);
+    return 0;
+}

@@ -1,0 +1,1022 @@
+/*
+ * Container (bitstream) tests: round trips through the writer and parser,
+ * every error category from a crafted stream, truncation at every offset,
+ * every single-bit flip, and the public lvc_stream_info/lvc_stream_boxes.
+ *
+ * Crafted streams are assembled here from doc/bitstream.md with a separate
+ * little serializer, so the tests also check the writer against the spec.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lvc/lvc.h"
+#include "codec/container.h"
+#include "common/crc32.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/sha256.h"
+#include "tests/codec/test_codec.h"
+
+/* ---------------------------------------------------------- crafting */
+
+typedef struct Craft {
+    uint8_t buf[8192];
+    size_t n;
+} Craft;
+
+static void put(Craft *c, const void *p, size_t n)
+{
+    ck_assert_uint_le(c->n + n, sizeof(c->buf));
+    memcpy(c->buf + c->n, p, n);
+    c->n += n;
+}
+
+static void put_u8(Craft *c, unsigned v)
+{
+    uint8_t b = (uint8_t)v;
+    put(c, &b, 1);
+}
+
+static void put_u16(Craft *c, unsigned v)
+{
+    put_u8(c, v & 0xff);
+    put_u8(c, (v >> 8) & 0xff);
+}
+
+static void put_u32(Craft *c, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        put_u8(c, (v >> (8 * i)) & 0xff);
+}
+
+static void put_varint(Craft *c, uint32_t v)
+{
+    while (v >= 0x80) {
+        put_u8(c, (v & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    put_u8(c, v);
+}
+
+static void craft_header(Craft *c, unsigned version, unsigned kind)
+{
+    c->n = 0;
+    put(c, "\x89LVC", 4);
+    put_u8(c, version);
+    put_u8(c, kind);
+}
+
+/* A box with a correct length and CRC. */
+static void craft_box(Craft *c, const char *type, unsigned flags, const uint8_t *payload,
+                      size_t n)
+{
+    const size_t start = c->n;
+    put(c, type, 4);
+    put_u8(c, flags);
+    put_varint(c, (uint32_t)n);
+    if (n)
+        put(c, payload, n);
+    put_u32(c, lvc_crc32(0, c->buf + start, c->n - start));
+}
+
+static void fill_header(LvcImageHeader *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->width = 40;
+    h->height = 30;
+    h->channels = 3;
+    h->bit_depth = 8;
+    h->color = LVC_COLOR_RGB;
+    h->alpha_mode = LVC_ALPHA_NONE;
+    h->quality = 7550;
+    h->tile_overlap = 0;
+    h->tile_w = 16;
+    h->tile_h = 16;   /* 3 x 2 tiles */
+    h->model_id = 0x1234;
+    for (int i = 0; i < 32; i++)
+        h->weights_hash[i] = (uint8_t)(i * 7 + 1);
+}
+
+static size_t ihdr_payload(uint8_t *p, const LvcImageHeader *h, uint32_t num_boxes)
+{
+    Craft c = { .n = 0 };
+    put_u32(&c, h->width);
+    put_u32(&c, h->height);
+    put_u8(&c, h->channels);
+    put_u8(&c, h->bit_depth);
+    put_u8(&c, h->color);
+    put_u8(&c, h->alpha_mode);
+    put_u16(&c, h->quality);
+    put_u16(&c, h->tile_overlap);
+    put_u32(&c, h->tile_w);
+    put_u32(&c, h->tile_h);
+    put_u32(&c, h->model_id);
+    put(&c, h->weights_hash, 32);
+    put_u32(&c, num_boxes);
+    ck_assert_uint_eq(c.n, 64);
+    memcpy(p, c.buf, c.n);
+    return c.n;
+}
+
+static size_t sstr_payload(uint8_t *p, uint32_t tile, unsigned pass, unsigned what,
+                           const uint8_t *data, size_t n)
+{
+    Craft c = { .n = 0 };
+    put_varint(&c, tile);
+    put_u8(&c, pass);
+    put_u8(&c, what);
+    if (n)
+        put(&c, data, n);
+    memcpy(p, c.buf, c.n);
+    return c.n;
+}
+
+static void craft_ihdr(Craft *c, const LvcImageHeader *h, uint32_t num_boxes)
+{
+    uint8_t p[64];
+    ihdr_payload(p, h, num_boxes);
+    craft_box(c, "ihdr", 1, p, 64);
+}
+
+static void craft_sstr(Craft *c, uint32_t tile, unsigned pass, unsigned what,
+                       const uint8_t *data, size_t n)
+{
+    uint8_t p[512];
+    ck_assert_uint_le(n + 7, sizeof(p));
+    const size_t np = sstr_payload(p, tile, pass, what, data, n);
+    craft_box(c, "sstr", 1, p, np);
+}
+
+static const uint8_t sub_data[] = { 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03 };
+
+/* A valid 40x30 stream: one ihdr, one 2-tile-wide header (1 tile x 1 tile
+ * when h says so), a sstr per tile. */
+static void craft_valid_single(Craft *c)
+{
+    LvcImageHeader h;
+    fill_header(&h);
+    h.tile_w = 64;
+    h.tile_h = 64;   /* one tile */
+    craft_header(c, 1, 1);
+    craft_ihdr(c, &h, 1);
+    craft_sstr(c, 0, 0, LVC_SUB_Y, sub_data, sizeof(sub_data));
+}
+
+static int parse(const Craft *c)
+{
+    LvcContainer ct;
+    int err = lvc_container_parse(c->buf, c->n, NULL, &ct);
+    lvc_container_free(&ct);
+    return err;
+}
+
+/* ----------------------------------------------------- reference stream */
+
+/* 6 tiles x (Z pass 0, Y pass 0, Y pass 1) with distinct contents, plus a
+ * parm box: the stream most tests start from. */
+typedef struct Ref {
+    LvcContainer c;
+    LvcSubstream subs[18];
+    uint8_t data[18][24];
+    uint8_t params[5];
+    uint8_t *stream;
+    size_t size;
+} Ref;
+
+static void ref_build(Ref *r, int shuffled)
+{
+    memset(r, 0, sizeof(*r));
+    fill_header(&r->c.hdr);
+    int k = 0;
+    for (uint32_t t = 0; t < 6; t++) {
+        const uint8_t tags[3][2] = { { 0, LVC_SUB_Z }, { 0, LVC_SUB_Y }, { 1, LVC_SUB_Y } };
+        for (int j = 0; j < 3; j++, k++) {
+            const size_t n = (size_t)(3 + (k * 5) % 20);
+            for (size_t i = 0; i < n; i++)
+                r->data[k][i] = (uint8_t)(k * 31 + i * 7);
+            r->subs[k] = (LvcSubstream){ .tile = t, .pass = tags[j][0], .what = tags[j][1],
+                                         .data = r->data[k], .size = n };
+        }
+    }
+    if (shuffled) {
+        /* Reverse order: the writer must sort. */
+        for (int i = 0; i < 9; i++) {
+            LvcSubstream tmp = r->subs[i];
+            r->subs[i] = r->subs[17 - i];
+            r->subs[17 - i] = tmp;
+        }
+    }
+    memcpy(r->params, "\x05\x04\x03\x02\x01", 5);
+    r->c.has_params = 1;
+    r->c.params = r->params;
+    r->c.params_size = 5;
+    r->c.subs = r->subs;
+    r->c.num_subs = 18;
+    ck_assert_int_eq(lvc_container_write(&r->c, &r->stream, &r->size), 0);
+}
+
+static void ref_free(Ref *r)
+{
+    free(r->stream);
+    r->stream = NULL;
+}
+
+START_TEST(test_round_trip)
+{
+    Ref r, rs;
+    ref_build(&r, 0);
+    ref_build(&rs, 1);
+    /* Sorting makes the stream independent of the input order. */
+    ck_assert_uint_eq(r.size, rs.size);
+    ck_assert_mem_eq(r.stream, rs.stream, r.size);
+
+    LvcContainer c;
+    ck_assert_int_eq(lvc_container_parse(r.stream, r.size, NULL, &c), 0);
+    ck_assert_int_eq(c.version, 1);
+    ck_assert_int_eq(c.kind, LVC_KIND_IMAGE);
+    ck_assert_uint_eq(c.hdr.width, 40);
+    ck_assert_uint_eq(c.hdr.height, 30);
+    ck_assert_uint_eq(c.hdr.channels, 3);
+    ck_assert_uint_eq(c.hdr.bit_depth, 8);
+    ck_assert_uint_eq(c.hdr.quality, 7550);
+    ck_assert_uint_eq(c.hdr.tile_w, 16);
+    ck_assert_uint_eq(c.hdr.tiles_x, 3);
+    ck_assert_uint_eq(c.hdr.tiles_y, 2);
+    ck_assert_uint_eq(c.hdr.num_tiles, 6);
+    ck_assert_uint_eq(c.hdr.model_id, 0x1234);
+    ck_assert_mem_eq(c.hdr.weights_hash, r.c.hdr.weights_hash, 32);
+    ck_assert_int_eq(c.has_params, 1);
+    ck_assert_uint_eq(c.params_size, 5);
+    ck_assert_mem_eq(c.params, r.params, 5);
+    /* Zero-copy: payloads point into the stream. */
+    ck_assert(c.params > r.stream && c.params < r.stream + r.size);
+    ck_assert_uint_eq(c.num_subs, 18);
+    ck_assert_uint_eq(c.num_extra, 0);
+    ck_assert_uint_eq(c.num_boxes, 20);   /* ihdr + parm + 18 sstr */
+    for (int k = 0; k < 18; k++) {
+        const LvcSubstream *want = &r.subs[k];
+        const LvcSubstream *got = lvc_container_find(&c, want->tile, want->pass, want->what);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_uint_eq(got->size, want->size);
+        ck_assert_mem_eq(got->data, want->data, want->size);
+        ck_assert(got->data >= r.stream && got->data + got->size <= r.stream + r.size);
+    }
+    ck_assert_ptr_null(lvc_container_find(&c, 6, 0, 0));
+    ck_assert_ptr_null(lvc_container_find(&c, 0, 2, 1));
+    /* Sorted by (tile, pass, what). */
+    for (uint32_t i = 1; i < c.num_subs; i++) {
+        const LvcSubstream *a = &c.subs[i - 1], *b = &c.subs[i];
+        ck_assert(a->tile < b->tile || (a->tile == b->tile &&
+                  (a->pass < b->pass || (a->pass == b->pass && a->what < b->what))));
+    }
+
+    /* write(parse(x)) == x. */
+    uint8_t *again;
+    size_t again_size;
+    ck_assert_int_eq(lvc_container_write(&c, &again, &again_size), 0);
+    ck_assert_uint_eq(again_size, r.size);
+    ck_assert_mem_eq(again, r.stream, r.size);
+    free(again);
+
+    uint32_t x0, y0, w, h;
+    ck_assert_int_eq(lvc_container_tile_rect(&c.hdr, 5, &x0, &y0, &w, &h), 0);
+    ck_assert_uint_eq(x0, 32);
+    ck_assert_uint_eq(y0, 16);
+    ck_assert_uint_eq(w, 8);
+    ck_assert_uint_eq(h, 14);
+    ck_assert_int_eq(lvc_container_tile_rect(&c.hdr, 6, &x0, &y0, &w, &h), LVC_ERR_INVALID_ARG);
+
+    lvc_container_free(&c);
+    lvc_container_free(&c);   /* safe twice: the struct is zeroed */
+    ref_free(&r);
+    ref_free(&rs);
+}
+END_TEST
+
+/* The writer's output is exactly the bytes the spec describes. */
+START_TEST(test_writer_matches_spec)
+{
+    Craft c;
+    craft_valid_single(&c);
+    LvcContainer ct = { 0 };
+    fill_header(&ct.hdr);
+    ct.hdr.tile_w = ct.hdr.tile_h = 64;
+    LvcSubstream s = { .tile = 0, .pass = 0, .what = LVC_SUB_Y, .data = sub_data,
+                       .size = sizeof(sub_data) };
+    ct.subs = &s;
+    ct.num_subs = 1;
+    uint8_t *out;
+    size_t n;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), 0);
+    ck_assert_uint_eq(n, c.n);
+    ck_assert_mem_eq(out, c.buf, n);
+    /* 6 header + (4+1+1+64+4) ihdr + (4+1+1+(1+2+7)+4) sstr */
+    ck_assert_uint_eq(n, 6 + 74 + 20);
+    free(out);
+    ck_assert_int_eq(parse(&c), 0);
+}
+END_TEST
+
+START_TEST(test_many_tiles_varint)
+{
+    /* 300 tiles: indices >= 128 take two varint bytes. */
+    LvcContainer ct = { 0 };
+    fill_header(&ct.hdr);
+    ct.hdr.width = 300;
+    ct.hdr.height = 2;
+    ct.hdr.tile_w = 1;
+    ct.hdr.tile_h = 2;
+    LvcSubstream subs[300];
+    uint8_t byte[300];
+    for (uint32_t i = 0; i < 300; i++) {
+        byte[i] = (uint8_t)i;
+        subs[i] = (LvcSubstream){ .tile = 299 - i, .what = LVC_SUB_Y, .data = &byte[i],
+                                  .size = 1 };
+    }
+    ct.subs = subs;
+    ct.num_subs = 300;
+    uint8_t *out;
+    size_t n;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), 0);
+    LvcContainer p;
+    ck_assert_int_eq(lvc_container_parse(out, n, NULL, &p), 0);
+    ck_assert_uint_eq(p.num_subs, 300);
+    ck_assert_uint_eq(p.hdr.num_tiles, 300);
+    for (uint32_t t = 0; t < 300; t++) {
+        const LvcSubstream *s = lvc_container_find(&p, t, 0, LVC_SUB_Y);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_uint_eq(s->size, 1);
+        ck_assert_uint_eq(s->data[0], (uint8_t)(299 - t));
+    }
+    lvc_container_free(&p);
+    /* A box limit below the count is LVC_ERR_LIMIT. */
+    LvcContainerLimits lim = { .max_boxes = 299 };
+    ck_assert_int_eq(lvc_container_parse(out, n, &lim, &p), LVC_ERR_LIMIT);
+    lim.max_boxes = 300;
+    ck_assert_int_eq(lvc_container_parse(out, n, &lim, &p), 0);
+    lvc_container_free(&p);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_alpha_and_optional_boxes)
+{
+    LvcContainer ct = { 0 };
+    fill_header(&ct.hdr);
+    ct.hdr.channels = 4;
+    ct.hdr.alpha_mode = LVC_ALPHA_ZLIB;
+    ct.hdr.tile_w = ct.hdr.tile_h = 64;
+    LvcSubstream subs[2] = {
+        { .tile = 0, .pass = 0, .what = LVC_SUB_ALPHA, .data = sub_data, .size = 3 },
+        { .tile = 0, .pass = 0, .what = LVC_SUB_Y, .data = sub_data, .size = 7 },
+    };
+    LvcRawBox extra[2] = {
+        { .type = { 'n', 'o', 't', 'e' }, .flags = 0, .data = (const uint8_t *)"hi", .size = 2 },
+        { .type = { 'Z', 'z', '0', ' ' }, .flags = 0, .data = NULL, .size = 0 },
+    };
+    ct.subs = subs;
+    ct.num_subs = 2;
+    ct.extra = extra;
+    ct.num_extra = 2;
+    uint8_t *out;
+    size_t n;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), 0);
+    LvcContainer p;
+    ck_assert_int_eq(lvc_container_parse(out, n, NULL, &p), 0);
+    ck_assert_uint_eq(p.num_extra, 2);
+    ck_assert_mem_eq(p.extra[0].type, "note", 4);
+    ck_assert_uint_eq(p.extra[0].size, 2);
+    ck_assert_mem_eq(p.extra[0].data, "hi", 2);
+    ck_assert_mem_eq(p.extra[1].type, "Zz0 ", 4);
+    ck_assert_uint_eq(p.num_boxes, 5);
+    ck_assert_ptr_nonnull(lvc_container_find(&p, 0, 0, LVC_SUB_ALPHA));
+    lvc_container_free(&p);
+    free(out);
+
+    /* Alpha mode without an alpha substream, or an alpha substream
+     * without alpha mode, is inconsistent. */
+    ct.num_extra = 0;
+    ct.subs = &subs[1];
+    ct.num_subs = 1;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);
+    ck_assert_ptr_null(out);
+    ck_assert_uint_eq(n, 0);
+    ct.hdr.channels = 3;
+    ct.hdr.alpha_mode = LVC_ALPHA_NONE;
+    ct.subs = subs;
+    ct.num_subs = 2;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);
+    /* An unknown MANDATORY box is refused by the parser. */
+    ct.subs = &subs[1];
+    ct.num_subs = 1;
+    extra[0].flags = LVC_BOX_MANDATORY;
+    ct.extra = extra;
+    ct.num_extra = 1;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), 0);
+    ck_assert_int_eq(lvc_container_parse(out, n, NULL, &p), LVC_ERR_UNKNOWN_BOX);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_writer_rejects)
+{
+    LvcContainer ct = { 0 };
+    fill_header(&ct.hdr);
+    ct.hdr.tile_w = ct.hdr.tile_h = 64;
+    LvcSubstream subs[2] = {
+        { .tile = 0, .what = LVC_SUB_Y, .data = sub_data, .size = 3 },
+        { .tile = 0, .what = LVC_SUB_Y, .data = sub_data, .size = 3 },
+    };
+    ct.subs = subs;
+    ct.num_subs = 2;
+    uint8_t *out = (uint8_t *)1;
+    size_t n = 1;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);   /* duplicate */
+    ck_assert_ptr_null(out);
+    subs[1].tile = 1;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);   /* no tile 1 */
+    subs[1].tile = 0;
+    subs[1].what = 77;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_INVALID_ARG); /* reserved */
+    ct.num_subs = 0;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);   /* no tiles */
+    ct.num_subs = 1;
+    ct.hdr.width = 0;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_DIMENSIONS);
+    ct.hdr.width = 40;
+    ct.hdr.bit_depth = 12;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);
+    ct.hdr.bit_depth = 8;
+    ct.hdr.quality = 10001;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);
+    ct.hdr.quality = 10000;
+    ct.hdr.color = LVC_COLOR_GRAY;   /* gray planes for an RGB image */
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);
+    ct.hdr.color = LVC_COLOR_RGB;
+    ct.hdr.tile_overlap = 64;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), LVC_ERR_CORRUPT);
+    ct.hdr.tile_overlap = 8;
+    ck_assert_int_eq(lvc_container_write(&ct, &out, &n), 0);
+    free(out);
+    ck_assert_int_eq(lvc_container_write(NULL, &out, &n), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_container_write(&ct, NULL, &n), LVC_ERR_INVALID_ARG);
+}
+END_TEST
+
+/* ----------------------------------------------------- error categories */
+
+START_TEST(test_err_magic_version_kind)
+{
+    Craft c;
+    craft_valid_single(&c);
+    ck_assert_int_eq(parse(&c), 0);
+
+    Craft b = c;
+    b.buf[0] = 0x88;
+    ck_assert_int_eq(parse(&b), LVC_ERR_BAD_MAGIC);
+    b = c;
+    b.buf[3] = 'c';
+    ck_assert_int_eq(parse(&b), LVC_ERR_BAD_MAGIC);
+    /* A PNG is not a stream. */
+    memcpy(b.buf, "\x89PNG\r\n\x1a\n", 8);
+    ck_assert_int_eq(parse(&b), LVC_ERR_BAD_MAGIC);
+    LvcContainer ct;
+    ck_assert_int_eq(lvc_container_parse((const uint8_t *)"ab", 2, NULL, &ct), LVC_ERR_BAD_MAGIC);
+    ck_assert_int_eq(lvc_container_parse((const uint8_t *)"\x89L", 2, NULL, &ct),
+                     LVC_ERR_TRUNCATED);
+    ck_assert_int_eq(lvc_container_parse(c.buf, 0, NULL, &ct), LVC_ERR_TRUNCATED);
+
+    b = c;
+    b.buf[4] = 2;
+    ck_assert_int_eq(parse(&b), LVC_ERR_VERSION);
+    b.buf[4] = 0;
+    ck_assert_int_eq(parse(&b), LVC_ERR_VERSION);
+    b = c;
+    for (unsigned k = 0; k < 256; k++) {
+        if (k == LVC_KIND_IMAGE)
+            continue;
+        b.buf[5] = (uint8_t)k;
+        ck_assert_int_eq(parse(&b), LVC_ERR_KIND);
+    }
+}
+END_TEST
+
+START_TEST(test_err_truncated_length_crc)
+{
+    Craft c;
+    craft_valid_single(&c);
+    Craft b = c;
+
+    /* Ends inside the second box's header. */
+    b.n = 6 + 74 + 3;
+    ck_assert_int_eq(parse(&b), LVC_ERR_TRUNCATED);
+    /* Ends inside a payload: the declared length runs past the end. */
+    b.n = c.n - 5;
+    ck_assert_int_eq(parse(&b), LVC_ERR_LENGTH);
+    /* Fewer boxes than ihdr announces, cut at a box boundary. */
+    b.n = 6 + 74;
+    ck_assert_int_eq(parse(&b), LVC_ERR_TRUNCATED);
+
+    /* A length far past the end (5-byte varint 2^32-1). */
+    Craft l;
+    craft_header(&l, 1, 1);
+    put(&l, "ihdr", 4);
+    put_u8(&l, 1);
+    put(&l, "\xff\xff\xff\xff\x0f", 5);
+    put(&l, c.buf + 12, 64 + 4);
+    ck_assert_int_eq(parse(&l), LVC_ERR_LENGTH);
+    /* A length varint above 32 bits is malformed. */
+    l.buf[6 + 5 + 4] = 0x1f;
+    ck_assert_int_eq(parse(&l), LVC_ERR_CORRUPT);
+
+    /* Flipped payload byte: CRC. */
+    b = c;
+    b.buf[6 + 6 + 10] ^= 0x40;
+    ck_assert_int_eq(parse(&b), LVC_ERR_CRC);
+    /* Flipped CRC byte: CRC. */
+    b = c;
+    b.buf[c.n - 1] ^= 1;
+    ck_assert_int_eq(parse(&b), LVC_ERR_CRC);
+}
+END_TEST
+
+START_TEST(test_err_dimensions)
+{
+    LvcImageHeader h;
+    fill_header(&h);
+    Craft c;
+    const uint32_t bad[][2] = { { 0, 30 }, { 40, 0 }, { 0x80000000u, 30 }, { 40, 0xffffffffu } };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        h.width = bad[i][0];
+        h.height = bad[i][1];
+        craft_header(&c, 1, 1);
+        craft_ihdr(&c, &h, 1);
+        craft_sstr(&c, 0, 0, LVC_SUB_Y, sub_data, 3);
+        ck_assert_int_eq(parse(&c), LVC_ERR_DIMENSIONS);
+    }
+
+    /* Limits: side and pixel count, before anything is allocated. */
+    h.width = 70000;
+    h.height = 1;
+    h.tile_w = 70000;
+    h.tile_h = 1;
+    craft_header(&c, 1, 1);
+    craft_ihdr(&c, &h, 1);
+    craft_sstr(&c, 0, 0, LVC_SUB_Y, sub_data, 3);
+    ck_assert_int_eq(parse(&c), LVC_ERR_DIMENSIONS);   /* default max side 65536 */
+    LvcContainerLimits lim = { .max_side = 70000 };
+    LvcContainer ct;
+    ck_assert_int_eq(lvc_container_parse(c.buf, c.n, &lim, &ct), 0);
+    lvc_container_free(&ct);
+
+    h.width = 1000;
+    h.height = 1000;
+    h.tile_w = h.tile_h = 1000;
+    craft_header(&c, 1, 1);
+    craft_ihdr(&c, &h, 1);
+    craft_sstr(&c, 0, 0, LVC_SUB_Y, sub_data, 3);
+    lim = (LvcContainerLimits){ .max_pixels = 999999 };
+    ck_assert_int_eq(lvc_container_parse(c.buf, c.n, &lim, &ct), LVC_ERR_DIMENSIONS);
+    lim.max_pixels = 1000000;
+    ck_assert_int_eq(lvc_container_parse(c.buf, c.n, &lim, &ct), 0);
+    lvc_container_free(&ct);
+
+    /* A huge stream header in a tiny stream is refused by the size check,
+     * not by an attempt to allocate 2^32 descriptors. */
+    h.width = 64;
+    h.height = 64;
+    h.tile_w = h.tile_h = 64;
+    craft_header(&c, 1, 1);
+    craft_ihdr(&c, &h, 0xffffffffu);
+    craft_sstr(&c, 0, 0, LVC_SUB_Y, sub_data, 3);
+    lim = (LvcContainerLimits){ .max_boxes = 0xffffffffu };
+    ck_assert_int_eq(lvc_container_parse(c.buf, c.n, &lim, &ct), LVC_ERR_TRUNCATED);
+    ck_assert_int_eq(parse(&c), LVC_ERR_LIMIT);
+}
+END_TEST
+
+START_TEST(test_err_corrupt_structure)
+{
+    LvcImageHeader h;
+    fill_header(&h);   /* 3 x 2 tiles */
+    Craft c;
+    uint8_t p[64];
+
+    /* First box is not ihdr. */
+    craft_header(&c, 1, 1);
+    craft_sstr(&c, 0, 0, LVC_SUB_Y, sub_data, 3);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* ihdr without the mandatory flag. */
+    craft_header(&c, 1, 1);
+    ihdr_payload(p, &h, 6);
+    craft_box(&c, "ihdr", 0, p, 64);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* ihdr of the wrong size. */
+    craft_header(&c, 1, 1);
+    craft_box(&c, "ihdr", 1, p, 63);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+
+    /* Tiles 0..5 present but tile 3 missing (5 boxes announced). */
+    craft_header(&c, 1, 1);
+    craft_ihdr(&c, &h, 5);
+    for (uint32_t t = 0; t < 6; t++)
+        if (t != 3)
+            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Fewer boxes than tiles. */
+    craft_header(&c, 1, 1);
+    craft_ihdr(&c, &h, 5);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+
+    /* The valid layout, then variations of it. */
+#define SIX_TILES(extra_boxes)                                     \
+    craft_header(&c, 1, 1);                                        \
+    craft_ihdr(&c, &h, 6 + (extra_boxes));
+    SIX_TILES(0);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), 0);
+    /* Trailing data after the last box. */
+    put_u8(&c, 0);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+
+    /* Duplicate substream. */
+    SIX_TILES(1);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    craft_sstr(&c, 5, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Out of order. */
+    SIX_TILES(0);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t ^ 1, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Tile index out of range. */
+    SIX_TILES(1);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    craft_sstr(&c, 6, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Reserved 'what'. */
+    SIX_TILES(0);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, t == 4 ? 4 : LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Model-private 'what' is fine. */
+    SIX_TILES(0);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, t == 4 ? 200 : LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), 0);
+    /* A second ihdr. */
+    SIX_TILES(1);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    craft_ihdr(&c, &h, 7);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* parm after a substream, and two parm boxes. */
+    SIX_TILES(1);
+    craft_sstr(&c, 0, 0, LVC_SUB_Y, sub_data, 2);
+    craft_box(&c, "parm", 1, sub_data, 2);
+    for (uint32_t t = 1; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    SIX_TILES(2);
+    craft_box(&c, "parm", 1, sub_data, 2);
+    craft_box(&c, "parm", 1, sub_data, 2);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* parm without the mandatory flag. */
+    SIX_TILES(1);
+    craft_box(&c, "parm", 0, sub_data, 2);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Reserved flag bits (with a correct CRC). */
+    SIX_TILES(1);
+    craft_box(&c, "note", 0x02, sub_data, 2);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* A type with a control character. */
+    SIX_TILES(1);
+    craft_box(&c, "no\ne", 0, sub_data, 2);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Unknown optional box: skipped. Unknown mandatory: refused. */
+    SIX_TILES(1);
+    craft_box(&c, "note", 0, sub_data, 2);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), 0);
+    SIX_TILES(1);
+    craft_box(&c, "NOTE", 1, sub_data, 2);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_UNKNOWN_BOX);
+    /* sstr whose payload is too short for its tag, and a non-minimal tile
+     * varint. */
+    SIX_TILES(0);
+    craft_box(&c, "sstr", 1, (const uint8_t *)"\x00\x00", 2);
+    for (uint32_t t = 1; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    SIX_TILES(0);
+    craft_box(&c, "sstr", 1, (const uint8_t *)"\x80\x00\x00\x01", 4);
+    for (uint32_t t = 1; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* Non-minimal box length varint. */
+    SIX_TILES(0);
+    {
+        const size_t start = c.n;
+        put(&c, "sstr", 4);
+        put_u8(&c, 1);
+        put(&c, "\x83\x00", 2);
+        put(&c, "\x00\x00\x01", 3);
+        put_u32(&c, lvc_crc32(0, c.buf + start, c.n - start));
+    }
+    for (uint32_t t = 1; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+#undef SIX_TILES
+
+    /* Header field rules. */
+    const struct {
+        int field;
+        uint32_t value;
+    } bad[] = {
+        { 0, 0 }, { 0, 5 }, { 1, 0 }, { 1, 7 }, { 1, 15 }, { 2, 3 }, { 3, 1 }, { 3, 2 },
+        { 4, 0 }, { 5, 0 }, { 6, 16 }, { 7, 10001 },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        LvcImageHeader hb;
+        fill_header(&hb);
+        switch (bad[i].field) {
+        case 0: hb.channels = (uint8_t)bad[i].value; break;
+        case 1: hb.bit_depth = (uint8_t)bad[i].value; break;
+        case 2: hb.color = (uint8_t)bad[i].value; break;
+        case 3: hb.alpha_mode = (uint8_t)bad[i].value; break;
+        case 4: hb.tile_w = bad[i].value; break;
+        case 5: hb.tile_h = bad[i].value; break;
+        case 6: hb.tile_overlap = (uint16_t)bad[i].value; break;
+        case 7: hb.quality = (uint16_t)bad[i].value; break;
+        }
+        craft_header(&c, 1, 1);
+        craft_ihdr(&c, &hb, 6);
+        for (uint32_t t = 0; t < 6; t++)
+            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+        ck_assert_msg(parse(&c) == LVC_ERR_CORRUPT, "case %zu", i);
+    }
+}
+END_TEST
+
+START_TEST(test_check_model)
+{
+    Ref r;
+    ref_build(&r, 0);
+    LvcContainer c;
+    ck_assert_int_eq(lvc_container_parse(r.stream, r.size, NULL, &c), 0);
+    uint8_t hash[32];
+    memcpy(hash, r.c.hdr.weights_hash, 32);
+    lvc_log_set_level(LVC_LOG_QUIET);
+    ck_assert_int_eq(lvc_container_check_model(&c, 0x1234, hash), 0);
+    ck_assert_int_eq(lvc_container_check_model(&c, 0x1235, hash), LVC_ERR_MODEL_UNKNOWN);
+    hash[31] ^= 1;
+    ck_assert_int_eq(lvc_container_check_model(&c, 0x1234, hash), LVC_ERR_MODEL_HASH);
+    ck_assert_int_eq(lvc_container_check_model(NULL, 0x1234, hash), LVC_ERR_INVALID_ARG);
+    lvc_log_set_level(LVC_LOG_WARNING);
+    lvc_container_free(&c);
+    ref_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------- robustness sweeps */
+
+START_TEST(test_truncation_every_offset)
+{
+    Ref r;
+    ref_build(&r, 0);
+    for (size_t n = 0; n < r.size; n++) {
+        /* A fresh copy of exactly n bytes, so ASan sees any over-read. */
+        uint8_t *b = malloc(n ? n : 1);
+        memcpy(b, r.stream, n);
+        LvcContainer c;
+        const int err = lvc_container_parse(b, n, NULL, &c);
+        ck_assert_msg(err < 0, "prefix of %zu bytes parsed", n);
+        ck_assert(err == LVC_ERR_TRUNCATED || err == LVC_ERR_LENGTH);
+        ck_assert_ptr_null(c.subs);
+        free(b);
+    }
+    ref_free(&r);
+}
+END_TEST
+
+START_TEST(test_bit_flips)
+{
+    Ref r;
+    ref_build(&r, 0);
+    uint8_t *b = malloc(r.size);
+    int rejected = 0, total = 0;
+    for (size_t i = 0; i < r.size; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(b, r.stream, r.size);
+            b[i] ^= (uint8_t)(1u << bit);
+            LvcContainer c;
+            const int err = lvc_container_parse(b, r.size, NULL, &c);
+            total++;
+            if (err < 0)
+                rejected++;
+            else
+                lvc_container_free(&c);
+        }
+    }
+    /* Every byte is covered by the magic, a checked header field or a
+     * CRC, so every single-bit flip must be caught. */
+    ck_assert_int_eq(rejected, total);
+    free(b);
+    ref_free(&r);
+}
+END_TEST
+
+START_TEST(test_alloc_failures)
+{
+    Ref r;
+    ref_build(&r, 0);
+    int failures = 0;
+    for (long k = 0; k < 16; k++) {
+        LvcContainer c;
+        lvc_mem_fail_after(k);
+        int err = lvc_container_parse(r.stream, r.size, NULL, &c);
+        lvc_mem_fail_after(-1);
+        if (err) {
+            ck_assert_int_eq(err, LVC_ERR_NOMEM);
+            ck_assert_ptr_null(c.subs);
+            failures++;
+        } else {
+            lvc_container_free(&c);
+        }
+        uint8_t *out;
+        size_t n;
+        lvc_mem_fail_after(k);
+        err = lvc_container_write(&r.c, &out, &n);
+        lvc_mem_fail_after(-1);
+        if (err) {
+            ck_assert_int_eq(err, LVC_ERR_NOMEM);
+            ck_assert_ptr_null(out);
+            failures++;
+        } else {
+            ck_assert_uint_eq(n, r.size);
+            free(out);
+        }
+    }
+    ck_assert_int_ge(failures, 5);   /* parse: 3 allocations, write: 2 */
+    ref_free(&r);
+}
+END_TEST
+
+/* ---------------------------------------------------------- public API */
+
+START_TEST(test_stream_info_boxes)
+{
+    Ref r;
+    ref_build(&r, 0);
+    LvcStreamInfo info;
+    ck_assert_int_eq(lvc_stream_info(r.stream, r.size, &info), 0);
+    ck_assert_int_eq(info.version, 1);
+    ck_assert_int_eq(info.kind, 1);
+    ck_assert_int_eq(info.width, 40);
+    ck_assert_int_eq(info.height, 30);
+    ck_assert_int_eq(info.channels, 3);
+    ck_assert_int_eq(info.bit_depth, 8);
+    ck_assert_float_eq_tol(info.quality, 75.5f, 1e-4f);
+    ck_assert_uint_eq(info.model_id, 0x1234);
+    ck_assert_mem_eq(info.weights_hash, r.c.hdr.weights_hash, 32);
+    ck_assert_int_eq(info.tile_w, 16);
+    ck_assert_int_eq(info.tile_h, 16);
+    ck_assert_int_eq(info.num_boxes, 20);
+
+    LvcBoxInfo boxes[32];
+    int nb = -1;
+    ck_assert_int_eq(lvc_stream_boxes(r.stream, r.size, boxes, 32, &nb), 0);
+    ck_assert_int_eq(nb, 20);
+    ck_assert_str_eq(boxes[0].type, "ihdr");
+    ck_assert_uint_eq(boxes[0].offset, 6);
+    ck_assert_uint_eq(boxes[0].payload_size, 64);
+    ck_assert_int_eq(boxes[0].mandatory, 1);
+    ck_assert_str_eq(boxes[1].type, "parm");
+    ck_assert_uint_eq(boxes[1].payload_size, 5);
+    ck_assert_str_eq(boxes[2].type, "sstr");
+    /* Offsets chain: each box ends where the next begins, the last at EOF;
+     * the CRC is the stored one. */
+    for (int i = 0; i < nb; i++) {
+        const uint64_t off = boxes[i].offset;
+        const uint64_t hdr = 4 + 1 + (boxes[i].payload_size < 128 ? 1 : 2);
+        const uint64_t end = off + hdr + boxes[i].payload_size + 4;
+        ck_assert_uint_eq(end, i + 1 < nb ? boxes[i + 1].offset : r.size);
+        const uint8_t *cp = r.stream + end - 4;
+        ck_assert_uint_eq(boxes[i].crc32, (uint32_t)cp[0] | (uint32_t)cp[1] << 8 |
+                                          (uint32_t)cp[2] << 16 | (uint32_t)cp[3] << 24);
+    }
+    /* Fewer slots than boxes: the count is still the total. */
+    memset(boxes, 0xaa, sizeof(boxes));
+    ck_assert_int_eq(lvc_stream_boxes(r.stream, r.size, boxes, 2, &nb), 0);
+    ck_assert_int_eq(nb, 20);
+    ck_assert_str_eq(boxes[1].type, "parm");
+    ck_assert_uint_eq(boxes[2].offset, 0xaaaaaaaaaaaaaaaaull);
+    ck_assert_int_eq(lvc_stream_boxes(r.stream, r.size, NULL, 0, &nb), 0);
+    ck_assert_int_eq(nb, 20);
+    ck_assert_int_eq(lvc_stream_boxes(r.stream, r.size, NULL, 3, &nb), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_stream_info(r.stream, r.size, NULL), LVC_ERR_INVALID_ARG);
+
+    /* Errors propagate, and info is zeroed. */
+    r.stream[20] ^= 1;
+    ck_assert_int_eq(lvc_stream_info(r.stream, r.size, &info), LVC_ERR_CRC);
+    ck_assert_int_eq(info.width, 0);
+    ck_assert_int_eq(lvc_stream_boxes(r.stream, r.size, boxes, 32, &nb), LVC_ERR_CRC);
+    ck_assert_int_eq(nb, 0);
+    r.stream[20] ^= 1;
+
+    /* Info describes images beyond the decoder's default limits. */
+    Craft c;
+    LvcImageHeader h;
+    fill_header(&h);
+    h.width = 100000;
+    h.height = 100000;
+    h.tile_w = h.tile_h = 100000;
+    craft_header(&c, 1, 1);
+    craft_ihdr(&c, &h, 1);
+    craft_sstr(&c, 0, 0, LVC_SUB_Y, sub_data, 2);
+    ck_assert_int_eq(parse(&c), LVC_ERR_DIMENSIONS);
+    ck_assert_int_eq(lvc_stream_info(c.buf, c.n, &info), 0);
+    ck_assert_int_eq(info.width, 100000);
+    ref_free(&r);
+}
+END_TEST
+
+/* The example of doc/bitstream.md section 7, byte for byte. */
+START_TEST(test_doc_example)
+{
+    static const uint8_t want[114] = {
+        0x89, 0x4c, 0x56, 0x43, 0x01, 0x01, 0x69, 0x68, 0x64, 0x72, 0x01, 0x40, 0x08, 0x00, 0x00, 0x00,
+        0x08, 0x00, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x4c, 0x1d, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00,
+        0x40, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x64, 0xb9, 0x1c, 0xa7, 0xfe, 0x64, 0x4b, 0x14,
+        0x5a, 0x84, 0x2e, 0x10, 0x06, 0xd9, 0x70, 0x9c, 0x21, 0x78, 0x30, 0x00, 0x72, 0xb0, 0x68, 0xca,
+        0x38, 0x23, 0x99, 0xe9, 0x55, 0x36, 0xe6, 0x46, 0x02, 0x00, 0x00, 0x00, 0x58, 0x62, 0x34, 0xd9,
+        0x73, 0x73, 0x74, 0x72, 0x01, 0x06, 0x00, 0x00, 0x00, 0x12, 0x34, 0x56, 0xa4, 0x2a, 0xcc, 0xe7,
+        0x73, 0x73, 0x74, 0x72, 0x01, 0x08, 0x00, 0x00, 0x01, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0x0a, 0x54,
+        0x52, 0x55,
+    };
+    LvcContainer c = { 0 };
+    LvcImageHeader *h = &c.hdr;
+    h->width = 8;
+    h->height = 8;
+    h->channels = 3;
+    h->bit_depth = 8;
+    h->color = LVC_COLOR_RGB;
+    h->alpha_mode = LVC_ALPHA_NONE;
+    h->quality = 7500;
+    h->tile_w = 64;
+    h->tile_h = 64;
+    h->model_id = 1;
+    lvc_sha256("example weights", 15, h->weights_hash);
+    static const uint8_t z[3] = { 0x12, 0x34, 0x56 }, y[5] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4 };
+    LvcSubstream s[2] = { { 0, 0, LVC_SUB_Z, z, 3 }, { 0, 0, LVC_SUB_Y, y, 5 } };
+    c.subs = s;
+    c.num_subs = 2;
+    uint8_t *out;
+    size_t n;
+    ck_assert_int_eq(lvc_container_write(&c, &out, &n), 0);
+    ck_assert_uint_eq(n, sizeof(want));
+    ck_assert_mem_eq(out, want, n);
+    free(out);
+    LvcStreamInfo info;
+    ck_assert_int_eq(lvc_stream_info(want, sizeof(want), &info), 0);
+    ck_assert_int_eq(info.num_boxes, 3);
+    ck_assert_float_eq(info.quality, 75.0f);
+}
+END_TEST
+
+TCase *lvc_test_container_tcase(void)
+{
+    TCase *tc = tcase_create("container");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_writer_matches_spec);
+    tcase_add_test(tc, test_many_tiles_varint);
+    tcase_add_test(tc, test_alpha_and_optional_boxes);
+    tcase_add_test(tc, test_writer_rejects);
+    tcase_add_test(tc, test_err_magic_version_kind);
+    tcase_add_test(tc, test_err_truncated_length_crc);
+    tcase_add_test(tc, test_err_dimensions);
+    tcase_add_test(tc, test_err_corrupt_structure);
+    tcase_add_test(tc, test_check_model);
+    tcase_add_test(tc, test_truncation_every_offset);
+    tcase_add_test(tc, test_bit_flips);
+    tcase_add_test(tc, test_alloc_failures);
+    tcase_add_test(tc, test_stream_info_boxes);
+    tcase_add_test(tc, test_doc_example);
+    return tc;
+}
