@@ -180,8 +180,8 @@ static int parse_options(Run *r, int argc, char **argv)
     o->threads = 1;
     optind = 0;   /* full re-initialisation: lvcrd_main may run more than once */
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "q:o:h", longopts, NULL)) != -1) {
+    int c, li = -1;
+    while ((li = -1, c = getopt_long(argc, argv, "q:o:h", longopts, &li)) != -1) {
         switch (c) {
         case O_MODEL:
             if (o->num_models == MAX_CODECS)
@@ -263,7 +263,8 @@ static int parse_options(Run *r, int argc, char **argv)
     o->dataset = argv[optind];
     return 0;
 bad:
-    fprintf(stderr, "lvcrd: bad value for %s: %s\n", argv[optind - 1], optarg);
+    fprintf(stderr, "lvcrd: bad value for %s%s: %s\n", li >= 0 ? "--" : "-",
+            li >= 0 ? longopts[li].name : "q", optarg);
     return -1;
 }
 

@@ -383,7 +383,7 @@ static int xml_well_formed(const char *s, char *why, size_t why_size)
                 break;
             int an = 0;
             while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '-' ||
-                   *p == ':')
+                   *p == ':' || (an > 0 && *p >= '0' && *p <= '9'))
                 p++, an++;
             if (!an || *p != '=' || p[1] != '"')
                 return snprintf(why, why_size, "bad attribute in <%s>", name), 0;
@@ -657,7 +657,7 @@ START_TEST(test_end_to_end)
     /* Fatal errors: one line, non-zero status. */
     const char *b1[] = { "lvcrd", "/nonexistent/folder", "-o", out, "--quiet", NULL };
     ck_assert_int_eq(run(b1), LVCRD_EXIT_IO);
-    const char *b2[] = { "lvcrd", tmp_root, "--codec", "nosuchcodec", "-o", out, NULL };
+    const char *b2[] = { "lvcrd", data, "--codec", "nosuchcodec", "-o", out, NULL };
     ck_assert_int_eq(run(b2), LVCRD_EXIT_USAGE);
     snprintf(path, sizeof(path), "%s/empty", tmp_root);
     ck_assert_int_eq(mkdir(path, 0777), 0);
