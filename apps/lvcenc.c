@@ -265,6 +265,14 @@ int main(int argc, char **argv)
     status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &data_size);
     if (status)
         goto end;
+    /* Check the signature here: the library's reader reports other data
+     * as an unsupported format, which misleads for a JPEG or an lvc file. */
+    static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    if (data_size < sizeof(png_sig) || memcmp(data, png_sig, sizeof(png_sig))) {
+        lvc_cli_error(in_name, "not a PNG file");
+        status = LVC_EXIT_DATA;
+        goto end;
+    }
     int err = lvc_png_read_mem(data, data_size, &img, o.max_pixels);
     free(data);
     data = NULL;

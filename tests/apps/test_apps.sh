@@ -203,7 +203,7 @@ if mkfifo "$T/fifo" 2>/dev/null; then
     while [ $i -lt 100 ] && [ -z "$(ls -A "$W")" ]; do sleep 0.05; i=$((i + 1)); done
     seen=$(ls -A "$W")
     kill -TERM $pid
-    wait $pid; rc=$?
+    { wait $pid; } 2>/dev/null; rc=$?
     if [ -z "$seen" ]; then
         not_ok "SIGTERM removes the temp file" "no temp file appeared"
     elif [ "$rc" -ne 143 ]; then
