@@ -37,7 +37,8 @@ typedef int (*LvcRdCodeFn)(const LvcRdCodec *c, double param, const LvcRdImage *
                            LvcRdImage *rec, LvcRdCoded *res, char *err, size_t err_size);
 
 struct LvcRdCodec {
-    char name[64];            /* curve name and file stem: "jpeg", "lvc-elic" */
+    char name[64];            /* key and file stem: "jpeg", "lvc-elic" */
+    char label[64];           /* curve name in plots and tables: "JPEG 4:2:0" */
     char description[256];    /* the setup, written into the results JSON */
     char param_name[16];      /* "qscale", "quality", "crf", "ratio", "q", "bpp" */
     int num_params;

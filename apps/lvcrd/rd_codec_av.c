@@ -36,6 +36,7 @@
 
 typedef struct AvDef {
     const char *name;
+    const char *label;
     const char *description;
     const char *encoder;
     const char *decoders[3];
@@ -129,31 +130,34 @@ static int cfg_jxl(AVCodecContext *ctx, AVFrame *frame, double distance, int thr
 }
 
 static const AvDef av_defs[] = {
-    /* Field order: name, description, encoder, decoders, enc_fmt, yuv,
+    /* Field order: name, label, description, encoder, decoders, enc_fmt, yuv,
      * dec_full_range, planes_are_ycbcr, param_name, nparams, params. */
-    { "jpeg", "JPEG 4:2:0 (libavcodec mjpeg, fixed qscale, optimal Huffman)",
+    { "jpeg", "JPEG 4:2:0", "JPEG 4:2:0 (libavcodec mjpeg, fixed qscale, optimal Huffman)",
       "mjpeg", { "mjpeg" }, AV_PIX_FMT_YUVJ420P, 1, 1, 0, "qscale",
       10, { 31, 20, 14, 10, 7, 5, 4, 3, 2, 1 }, cfg_jpeg },
-    { "jpeg444", "JPEG 4:4:4 (libavcodec mjpeg, fixed qscale, optimal Huffman)",
+    { "jpeg444", "JPEG 4:4:4", "JPEG 4:4:4 (libavcodec mjpeg, fixed qscale, optimal Huffman)",
       "mjpeg", { "mjpeg" }, AV_PIX_FMT_YUVJ444P, 1, 1, 0, "qscale",
       10, { 31, 20, 14, 10, 7, 5, 4, 3, 2, 1 }, cfg_jpeg },
-    { "webp", "WebP lossy (libwebp -m 4, RGB input converted by libwebp)",
+    { "webp", "WebP", "WebP lossy (libwebp -m 4, RGB input converted by libwebp)",
       "libwebp", { "webp" }, AV_PIX_FMT_BGRA, 0, 0, 0, "quality",
       9, { 5, 15, 25, 35, 50, 65, 75, 85, 95 }, cfg_webp },
-    { "avif", "AV1 intra 4:4:4 (libaom-av1, allintra, cpu-used 6, crf)",
+    { "avif", "AV1 4:4:4 (libaom)",
+      "AV1 intra 4:4:4 (libaom-av1, allintra, cpu-used 6, crf)",
       "libaom-av1", { "libdav1d", "libaom-av1" }, AV_PIX_FMT_YUV444P, 1, 1, 0, "crf",
       9, { 62, 56, 50, 44, 38, 32, 26, 20, 14 }, cfg_av1 },
     /* libavcodec's JPEG 2000 encoders never enable the codestream's own
      * colour transform (COD MCT = 0), so R, G, B would be coded as three
      * unrelated images. They get full-range BT.601 YCbCr instead, which is
      * the matrix of JPEG 2000's ICT, rounded to 8 bits before the wavelet. */
-    { "j2k", "JPEG 2000 (libopenjpeg, 9/7 irreversible, one layer, YCbCr = ICT, rate = 24/ratio bpp)",
+    { "j2k", "JPEG 2000 (OpenJPEG)",
+      "JPEG 2000 (libopenjpeg, 9/7 irreversible, one layer, YCbCr = ICT, 24/ratio bpp)",
       "libopenjpeg", { "libopenjpeg", "jpeg2000" }, AV_PIX_FMT_YUV444P, 1, 1, 1, "ratio",
       9, { 300, 200, 120, 80, 48, 32, 20, 12, 8 }, cfg_j2k },
-    { "hevc", "HEVC intra 4:4:4 (libx265 preset medium, tune psnr, keyint 1, crf)",
+    { "hevc", "HEVC 4:4:4 (x265)",
+      "HEVC intra 4:4:4 (libx265 preset medium, tune psnr, keyint 1, crf)",
       "libx265", { "hevc" }, AV_PIX_FMT_YUV444P, 1, 1, 0, "crf",
       8, { 48, 43, 38, 34, 30, 26, 22, 18 }, cfg_hevc },
-    { "jxl", "JPEG XL (libjxl effort 7, VarDCT, distance)",
+    { "jxl", "JPEG XL (libjxl)", "JPEG XL (libjxl effort 7, VarDCT, distance)",
       "libjxl", { "libjxl" }, AV_PIX_FMT_RGB24, 0, 1, 0, "distance",
       9, { 15, 10, 6, 4, 2.8, 1.9, 1.3, 0.8, 0.5 }, cfg_jxl },
 };
@@ -201,6 +205,7 @@ int lvcrd_av_codec_setup(const char *name, int threads, LvcRdCodec *c,
             return LVC_ERR_UNSUPPORTED;
         }
         snprintf(c->name, sizeof(c->name), "%s", d->name);
+        snprintf(c->label, sizeof(c->label), "%s", d->label);
         snprintf(c->description, sizeof(c->description), "%s; libavcodec %s",
                  d->description, AV_STRINGIFY(LIBAVCODEC_VERSION));
         snprintf(c->param_name, sizeof(c->param_name), "%s", d->param_name);

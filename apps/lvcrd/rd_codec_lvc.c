@@ -99,6 +99,7 @@ int lvcrd_lvc_codec_setup(const char *model, int target_bpp, int threads,
         return LVC_ERR_MODEL_UNKNOWN;
     }
     snprintf(c->name, sizeof(c->name), "lvc-%s", info->name);
+    snprintf(c->label, sizeof(c->label), "lvc %s%s", info->name, target_bpp ? " (bpp)" : "");
     snprintf(c->description, sizeof(c->description), "lvc %s, model %s (%s)%s",
              lvc_version(), info->name, info->description ? info->description : "",
              target_bpp ? ", target bpp" : "");

@@ -624,6 +624,7 @@ static int write_outputs(Run *r)
         CodecRun *cr = &r->codecs[k];
         LvcRdCurve *c = &cr->curve;
         c->is_anchor = 0;
+        snprintf(c->name, sizeof(c->name), "%s", cr->codec.label);
         snprintf(c->description, sizeof(c->description), "%s; measured by lvcrd on %d images of %s",
                  cr->codec.description, r->num_images, r->o.dataset);
         snprintf(c->param_name, sizeof(c->param_name), "%s", cr->codec.param_name);
@@ -876,7 +877,7 @@ int lvcrd_main(int argc, char **argv)
                 char b0[32], b1[32];
                 fmt_bd(&r->anchors[a], c, 0, b0, sizeof(b0));
                 fmt_bd(&r->anchors[a], c, 1, b1, sizeof(b1));
-                printf("  %-16s vs %-24s BD-rate PSNR %8s  MS-SSIM %8s\n", c->name,
+                printf("  %-22s vs %-24s BD-rate PSNR %8s  MS-SSIM %8s\n", c->name,
                        r->anchors[a].name, c->n ? b0 : "-", c->n ? b1 : "-");
             }
         }
