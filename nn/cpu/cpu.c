@@ -1,0 +1,574 @@
+/*
+ * nn/cpu: OpenBLAS kernels.
+ *
+ * conv2d        band-wise im2col (or the input itself for 1x1/stride 1) and
+ *               cblas_sgemm; depthwise convs run the direct ref loop.
+ * transposed    split into stride_h*stride_w output phases; each phase is
+ *               an ordinary correlation with a subset of the taps, so it is
+ *               im2col + sgemm too and writes disjoint outputs (no
+ *               scatter-add, no atomics, bounded memory).
+ * GDN           sgemm of gamma with x^2 (|x|) then the elementwise part.
+ * linear        sgemm.
+ * qconv         im2col into doubles and cblas_dgemm: every product of two
+ *               int16 is below 2^30 in magnitude and a dot product has at
+ *               most 2^22 terms (checked at layer creation), so every
+ *               partial sum is an integer below 2^53 and exact in double
+ *               whatever the order or fusing of the GEMM. The bias, shift,
+ *               rounding and saturation are then done in int64: bit-exact
+ *               with ref by construction.
+ *
+ * Determinism across thread counts: the work is cut into jobs whose shape
+ * depends only on the layer and tensor shapes (never on the thread count),
+ * each job is one single-threaded GEMM call, so every output element is
+ * computed by the same call with the same arguments whatever thread runs
+ * it. OpenBLAS is set to one thread: parallelism comes from the lvc pool.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "nn/ops.h"
+
+#if LVC_HAVE_OPENBLAS
+
+#include <cblas.h>
+
+/* Target size of an im2col band in elements: about 1 MiB of floats keeps
+ * the band in L2 next to the GEMM's packed panels. */
+#define BAND_ELEMS (1 << 18)
+
+void openblas_set_num_threads(int num_threads);
+
+static int band_pixels(size_t k)
+{
+    size_t p = BAND_ELEMS / (k ? k : 1);
+    if (p < 64)
+        p = 64;
+    p &= ~(size_t)15;
+    if (p > (1 << 20))
+        p = 1 << 20;
+    return (int)p;
+}
+
+static inline float act_f32(float v, LvcNnAct act, float param)
+{
+    switch (act) {
+    case LVC_ACT_RELU:       return v > 0.0f ? v : 0.0f;
+    case LVC_ACT_LEAKY_RELU: return v >= 0.0f ? v : v * param;
+    case LVC_ACT_GELU:       return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case LVC_ACT_SIGMOID:    return 1.0f / (1.0f + expf(-v));
+    default:                 return v;
+    }
+}
+
+static void act_row(float *y, size_t n, LvcNnAct act, float param)
+{
+    switch (act) {
+    case LVC_ACT_NONE:
+        return;
+    case LVC_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        return;
+    default:
+        for (size_t i = 0; i < n; i++)
+            y[i] = act_f32(y[i], act, param);
+    }
+}
+
+/* ------------------------------------------------------------ prepared */
+
+/* One tap of a (phase of a) kernel: weight index ky*kw+kx and the input
+ * offset it reads relative to the output position (scaled). */
+typedef struct Tap {
+    int k;          /* ky * kw + kx */
+    int dy, dx;     /* conv: ky*dil - pad; convt phase: input offset */
+} Tap;
+
+typedef struct Phase {
+    int py, px;     /* convt output phase */
+    int ntaps;
+    Tap *taps;
+    float *w;       /* [cout][cpg * ntaps] (group-major rows) */
+} Phase;
+
+typedef struct CpuLayer {
+    int direct;     /* depthwise: ref-style loop */
+    int nphases;    /* conv: 1 */
+    Phase *ph;
+    int band;       /* pixels per job */
+    double *qwd;    /* qconv weights as doubles [cout][cpg*ntaps] */
+} CpuLayer;
+
+static void cpu_layer_release(LvcNn *nn, LvcNnLayer *l)
+{
+    CpuLayer *c = l->priv;
+    (void)nn;
+    if (!c)
+        return;
+    for (int i = 0; i < c->nphases; i++) {
+        lvc_free(c->ph[i].taps);
+        lvc_free(c->ph[i].w);
+    }
+    lvc_free(c->ph);
+    lvc_free(c->qwd);
+    lvc_free(c);
+    l->priv = NULL;
+}
+
+/* Pack w (conv layout [cout][cpg][kh*kw] or convt layout [cin][opg][kh*kw])
+ * to [cout][cpg * ntaps] for the taps of a phase. */
+static int pack_phase(const LvcNnLayer *l, Phase *ph, int transposed)
+{
+    const LvcConvParams *p = &l->p;
+    const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
+    const int taps = p->kh * p->kw;
+    size_t K = (size_t)cpg * ph->ntaps;
+
+    ph->w = lvc_malloc_array((size_t)p->cout * (K ? K : 1), sizeof(float));
+    if (!ph->w)
+        return LVC_ERR_NOMEM;
+    for (int co = 0; co < p->cout; co++) {
+        const int g = co / opg;
+        for (int ci = 0; ci < cpg; ci++)
+            for (int t = 0; t < ph->ntaps; t++) {
+                size_t src = transposed
+                    ? (((size_t)(g * cpg + ci) * opg + co % opg) * taps + ph->taps[t].k)
+                    : (((size_t)co * cpg + ci) * taps + ph->taps[t].k);
+                ph->w[(size_t)co * K + (size_t)ci * ph->ntaps + t] = l->w[src];
+            }
+    }
+    return 0;
+}
+
+static int cpu_layer_prepare(LvcNn *nn, LvcNnLayer *l)
+{
+    const LvcConvParams *p = &l->p;
+    CpuLayer *c;
+    size_t scratch = 0;
+    int ret = LVC_ERR_NOMEM;
+
+    if (l->kind == LVC_LAYER_GDN) {
+        /* x^2 band and the norm band: 2 * c * band floats. */
+        int band = band_pixels((size_t)l->c);
+        return lvc_nn_reserve_scratch(nn, (size_t)2 * l->c * band * sizeof(float));
+    }
+    if (l->kind == LVC_LAYER_LINEAR)
+        return 0;
+
+    c = lvc_calloc(1, sizeof(*c));
+    if (!c)
+        return LVC_ERR_NOMEM;
+    l->priv = c;
+    if (l->kind != LVC_LAYER_CONVT && p->groups == p->cin && p->cin == p->cout &&
+        l->kind == LVC_LAYER_CONV) {
+        c->direct = 1;     /* depthwise: K is tiny, GEMM does not pay */
+        return 0;
+    }
+
+    c->nphases = l->kind == LVC_LAYER_CONVT ? p->stride_h * p->stride_w : 1;
+    c->ph = lvc_calloc((size_t)c->nphases, sizeof(*c->ph));
+    if (!c->ph)
+        goto error;
+    for (int i = 0; i < c->nphases; i++) {
+        Phase *ph = &c->ph[i];
+        ph->taps = lvc_malloc_array((size_t)p->kh * p->kw, sizeof(Tap));
+        if (!ph->taps)
+            goto error;
+        if (l->kind == LVC_LAYER_CONVT) {
+            /* Output row oy = py + sh*j reads input row
+             * (oy + pad - ky*dil) / sh = j + (py + pad - ky*dil) / sh for the
+             * taps where the division is exact. */
+            ph->py = i / p->stride_w;
+            ph->px = i % p->stride_w;
+            for (int ky = 0; ky < p->kh; ky++) {
+                int ty = ph->py + p->pad_top - ky * p->dil_h;
+                if (((ty % p->stride_h) + p->stride_h) % p->stride_h)
+                    continue;
+                for (int kx = 0; kx < p->kw; kx++) {
+                    int tx = ph->px + p->pad_left - kx * p->dil_w;
+                    if (((tx % p->stride_w) + p->stride_w) % p->stride_w)
+                        continue;
+                    ph->taps[ph->ntaps++] = (Tap){ ky * p->kw + kx, ty / p->stride_h,
+                                                   tx / p->stride_w };
+                }
+            }
+        } else {
+            for (int ky = 0; ky < p->kh; ky++)
+                for (int kx = 0; kx < p->kw; kx++)
+                    if (!p->mask || p->mask[ky * p->kw + kx])
+                        ph->taps[ph->ntaps++] = (Tap){ ky * p->kw + kx,
+                                                       ky * p->dil_h - p->pad_top,
+                                                       kx * p->dil_w - p->pad_left };
+        }
+        if (l->kind != LVC_LAYER_QCONV && (ret = pack_phase(l, ph, l->kind == LVC_LAYER_CONVT)) < 0)
+            goto error;
+    }
+    {
+        const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
+        size_t K = 1;
+        for (int i = 0; i < c->nphases; i++)
+            if ((size_t)cpg * c->ph[i].ntaps > K)
+                K = (size_t)cpg * c->ph[i].ntaps;
+        c->band = band_pixels(K);
+        if (l->kind == LVC_LAYER_QCONV) {
+            /* Doubles: the col band and the C band. */
+            const Phase *ph = &c->ph[0];
+            size_t Kq = (size_t)cpg * ph->ntaps;
+            c->qwd = lvc_malloc_array((size_t)p->cout * (Kq ? Kq : 1), sizeof(double));
+            if (!c->qwd)
+                goto error;
+            for (int co = 0; co < p->cout; co++)
+                for (int ci = 0; ci < cpg; ci++)
+                    for (int t = 0; t < ph->ntaps; t++)
+                        c->qwd[(size_t)co * Kq + (size_t)ci * ph->ntaps + t] =
+                            l->qw[((size_t)co * cpg + ci) * p->kh * p->kw + ph->taps[t].k];
+            scratch = (K + (size_t)opg) * c->band * sizeof(double);
+        } else {
+            scratch = (K + (size_t)opg) * c->band * sizeof(float);
+        }
+    }
+    if ((ret = lvc_nn_reserve_scratch(nn, scratch)) < 0)
+        goto error;
+    return 0;
+
+error:
+    cpu_layer_release(nn, l);
+    return ret;
+}
+
+/* ------------------------------------------------------------ im2col */
+
+/* col[(ci, t)][q] for output pixels q in [p0, p0 + n) of a grid of width
+ * gw: output (oy, ox) = (q / gw, q % gw) reads input
+ * (oy * sy + tap.dy, ox * sx + tap.dx) (zero outside). T is float or
+ * double, x is float or int16. */
+#define DEFINE_IM2COL(name, T, XT)                                                 \
+static void name(T *col, const XT *x, int cpg, int H, int W, const Tap *taps,    \
+                 int ntaps, int sy, int sx, int gw, int p0, int n)                \
+{                                                                                 \
+    for (int ci = 0; ci < cpg; ci++) {                                            \
+        const XT *xc = x + (size_t)ci * H * W;                                    \
+        for (int t = 0; t < ntaps; t++) {                                         \
+            T *row = col + ((size_t)ci * ntaps + t) * n;                          \
+            int oy = p0 / gw, ox = p0 % gw;                                       \
+            for (int q = 0; q < n; ) {                                            \
+                int iy = oy * sy + taps[t].dy;                                    \
+                int run = gw - ox < n - q ? gw - ox : n - q;                      \
+                if (iy < 0 || iy >= H) {                                          \
+                    for (int k = 0; k < run; k++)                                 \
+                        row[q + k] = 0;                                           \
+                } else {                                                          \
+                    const XT *xr = xc + (size_t)iy * W;                           \
+                    for (int k = 0; k < run; k++) {                               \
+                        int ix = (ox + k) * sx + taps[t].dx;                      \
+                        row[q + k] = (ix >= 0 && ix < W) ? (T)xr[ix] : (T)0;      \
+                    }                                                             \
+                }                                                                 \
+                q += run;                                                         \
+                ox = 0;                                                           \
+                oy++;                                                             \
+            }                                                                     \
+        }                                                                         \
+    }                                                                             \
+}
+
+DEFINE_IM2COL(im2col_f32, float, float)
+DEFINE_IM2COL(im2col_f64, double, int16_t)
+
+/* ------------------------------------------------------------ conv */
+
+typedef struct Job {
+    LvcNn *nn;
+    const LvcNnLayer *l;
+    const LvcTensor *x;
+    LvcTensor *y;
+    int nbands;
+} Job;
+
+static void conv_job(void *arg, int job, int thread)
+{
+    const Job *j = arg;
+    const LvcNnLayer *l = j->l;
+    const LvcConvParams *p = &l->p;
+    const CpuLayer *c = l->priv;
+    const Phase *ph = &c->ph[0];
+    const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
+    const int g = job / j->nbands, b = job % j->nbands;
+    const int npix = j->y->h * j->y->w;
+    const int p0 = b * c->band;
+    const int n = npix - p0 < c->band ? npix - p0 : c->band;
+    const int K = cpg * ph->ntaps;
+    const size_t hw_in = (size_t)j->x->h * j->x->w;
+    const float *x = (const float *)j->x->data + (size_t)g * cpg * hw_in;
+    float *y = (float *)j->y->data + (size_t)g * opg * npix + p0;
+    const float *B;
+    int ldb;
+
+    for (int co = 0; co < opg; co++) {
+        float bv = l->b[g * opg + co];
+        float *yr = y + (size_t)co * npix;
+        for (int q = 0; q < n; q++)
+            yr[q] = bv;
+    }
+    if (K > 0) {
+        if (ph->ntaps == 1 && p->kh == 1 && p->kw == 1 && p->stride_h == 1 &&
+            p->stride_w == 1 && !p->pad_top && !p->pad_left && !p->pad_bottom &&
+            !p->pad_right) {
+            /* 1x1: the input plane already is the column matrix. */
+            B = x + p0;
+            ldb = (int)hw_in;
+        } else {
+            float *col = (float *)j->nn->scratch[thread];
+            im2col_f32(col, x, cpg, j->x->h, j->x->w, ph->taps, ph->ntaps,
+                       p->stride_h, p->stride_w, j->y->w, p0, n);
+            B = col;
+            ldb = n;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, opg, n, K, 1.0f,
+                    ph->w + (size_t)g * opg * K, K, B, ldb, 1.0f, y, npix);
+    }
+    if (p->act != LVC_ACT_NONE)
+        for (int co = 0; co < opg; co++)
+            act_row(y + (size_t)co * npix, (size_t)n, p->act, p->act_param);
+}
+
+static int cpu_conv(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
+{
+    const CpuLayer *c = l->priv;
+    Job j = { nn, l, x, y, 0 };
+    int npix = y->h * y->w;
+
+    if (c->direct) {
+        LvcNnOps ref;
+        lvc_nn_ref_init(&ref);
+        return ref.conv(nn, l, x, y);
+    }
+    j.nbands = (npix + c->band - 1) / c->band;
+    lvc_nn_parallel(nn, l->p.groups * j.nbands, conv_job, &j);
+    return 0;
+}
+
+/* ------------------------------------------------------------ convt */
+
+static void convt_job(void *arg, int job, int thread)
+{
+    const Job *j = arg;
+    const LvcNnLayer *l = j->l;
+    const LvcConvParams *p = &l->p;
+    const CpuLayer *c = l->priv;
+    const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
+    const int b = job % j->nbands, g = (job / j->nbands) % p->groups;
+    const Phase *ph = &c->ph[job / (j->nbands * p->groups)];
+    const int OH = j->y->h, OW = j->y->w;
+    /* Phase grid: rows py, py+sh, ... < OH. */
+    const int gh = ph->py < OH ? (OH - ph->py + p->stride_h - 1) / p->stride_h : 0;
+    const int gw = ph->px < OW ? (OW - ph->px + p->stride_w - 1) / p->stride_w : 0;
+    const int npix = gh * gw, p0 = b * c->band;
+    const int n = npix - p0 < c->band ? npix - p0 : c->band;
+    const int K = cpg * ph->ntaps;
+    const size_t hw_in = (size_t)j->x->h * j->x->w;
+    float *col = (float *)j->nn->scratch[thread];
+    float *cb = col + (size_t)K * c->band;
+
+    if (n <= 0)
+        return;
+    for (int co = 0; co < opg; co++) {
+        float bv = l->b[g * opg + co];
+        for (int q = 0; q < n; q++)
+            cb[(size_t)co * n + q] = bv;
+    }
+    if (K > 0) {
+        im2col_f32(col, (const float *)j->x->data + (size_t)g * cpg * hw_in, cpg,
+                   j->x->h, j->x->w, ph->taps, ph->ntaps, 1, 1, gw, p0, n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, opg, n, K, 1.0f,
+                    ph->w + (size_t)g * opg * K, K, col, n, 1.0f, cb, n);
+    }
+    for (int co = 0; co < opg; co++) {
+        float *yc = (float *)j->y->data + (size_t)(g * opg + co) * OH * OW;
+        const float *cr = cb + (size_t)co * n;
+        int gy = p0 / gw, gx = p0 % gw;
+        for (int q = 0; q < n; q++) {
+            yc[(size_t)(ph->py + gy * p->stride_h) * OW + ph->px + gx * p->stride_w] =
+                act_f32(cr[q], p->act, p->act_param);
+            if (++gx == gw)
+                gx = 0, gy++;
+        }
+    }
+}
+
+static int cpu_convt(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
+{
+    const CpuLayer *c = l->priv;
+    const LvcConvParams *p = &l->p;
+    Job j = { nn, l, x, y, 0 };
+    int gh = (y->h + p->stride_h - 1) / p->stride_h;
+    int gw = (y->w + p->stride_w - 1) / p->stride_w;
+
+    j.nbands = (gh * gw + c->band - 1) / c->band;
+    lvc_nn_parallel(nn, c->nphases * p->groups * j.nbands, convt_job, &j);
+    return 0;
+}
+
+/* ------------------------------------------------------------ qconv */
+
+static void qconv_job(void *arg, int job, int thread)
+{
+    const Job *j = arg;
+    const LvcNnLayer *l = j->l;
+    const LvcConvParams *p = &l->p;
+    const CpuLayer *c = l->priv;
+    const Phase *ph = &c->ph[0];
+    const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
+    const int g = job / j->nbands, b = job % j->nbands;
+    const int npix = j->y->h * j->y->w, p0 = b * c->band;
+    const int n = npix - p0 < c->band ? npix - p0 : c->band;
+    const int K = cpg * ph->ntaps;
+    const int s = l->q.fa_in + l->q.fw - l->q.fa_out;
+    const size_t hw_in = (size_t)j->x->h * j->x->w;
+    double *col = (double *)j->nn->scratch[thread];
+    double *cb = col + (size_t)K * c->band;
+    int16_t *y = (int16_t *)j->y->data + (size_t)g * opg * npix + p0;
+
+    if (K > 0) {
+        im2col_f64(col, (const int16_t *)j->x->data + (size_t)g * cpg * hw_in, cpg,
+                   j->x->h, j->x->w, ph->taps, ph->ntaps, p->stride_h, p->stride_w,
+                   j->y->w, p0, n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, opg, n, K, 1.0,
+                    c->qwd + (size_t)g * opg * K, K, col, n, 0.0, cb, n);
+    } else {
+        memset(cb, 0, (size_t)opg * n * sizeof(double));
+    }
+    for (int co = 0; co < opg; co++) {
+        const int64_t bias = l->qb[g * opg + co];
+        const double *cr = cb + (size_t)co * n;
+        int16_t *yr = y + (size_t)co * npix;
+        for (int q = 0; q < n; q++) {
+            /* Exact: cr[q] is an integer below 2^53 in magnitude. */
+            int64_t acc = bias + (int64_t)cr[q];
+            yr[q] = lvc_nn_qact(lvc_nn_sat16(lvc_nn_round_shift(acc, s)), l->q.act,
+                                l->q.act_param);
+        }
+    }
+}
+
+static int cpu_qconv(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
+{
+    const CpuLayer *c = l->priv;
+    Job j = { nn, l, x, y, 0 };
+    int npix = y->h * y->w;
+
+    j.nbands = (npix + c->band - 1) / c->band;
+    lvc_nn_parallel(nn, l->p.groups * j.nbands, qconv_job, &j);
+    return 0;
+}
+
+/* ------------------------------------------------------------ GDN */
+
+static void gdn_job(void *arg, int job, int thread)
+{
+    const Job *j = arg;
+    const LvcNnLayer *l = j->l;
+    const int C = l->c, band = band_pixels((size_t)C);
+    const int npix = j->x->h * j->x->w, p0 = job * band;
+    const int n = npix - p0 < band ? npix - p0 : band;
+    const int simple = l->gdn == LVC_GDN_SIMPLE || l->gdn == LVC_IGDN_SIMPLE;
+    const float *x = (const float *)j->x->data + p0;
+    float *y = (float *)j->y->data + p0;
+    float *sq = (float *)j->nn->scratch[thread];
+    float *nm = sq + (size_t)C * n;
+
+    for (int c = 0; c < C; c++) {
+        const float *xr = x + (size_t)c * npix;
+        float *sr = sq + (size_t)c * n, *nr = nm + (size_t)c * n;
+        for (int q = 0; q < n; q++) {
+            sr[q] = simple ? fabsf(xr[q]) : xr[q] * xr[q];
+            nr[q] = l->b[c];
+        }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, n, C, 1.0f, l->w, C,
+                sq, n, 1.0f, nm, n);
+    for (int c = 0; c < C; c++) {
+        const float *xr = x + (size_t)c * npix, *nr = nm + (size_t)c * n;
+        float *yr = y + (size_t)c * npix;
+        switch (l->gdn) {
+        case LVC_GDN:
+            for (int q = 0; q < n; q++) yr[q] = xr[q] / sqrtf(nr[q]);
+            break;
+        case LVC_IGDN:
+            for (int q = 0; q < n; q++) yr[q] = xr[q] * sqrtf(nr[q]);
+            break;
+        case LVC_GDN_SIMPLE:
+            for (int q = 0; q < n; q++) yr[q] = xr[q] / nr[q];
+            break;
+        case LVC_IGDN_SIMPLE:
+            for (int q = 0; q < n; q++) yr[q] = xr[q] * nr[q];
+            break;
+        }
+    }
+}
+
+static int cpu_gdn(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
+{
+    Job j = { nn, l, x, y, 0 };
+    int band = band_pixels((size_t)l->c), npix = x->h * x->w;
+    lvc_nn_parallel(nn, (npix + band - 1) / band, gdn_job, &j);
+    return 0;
+}
+
+/* ------------------------------------------------------------ linear */
+
+#define LINEAR_ROWS 256
+
+static void linear_job(void *arg, int job, int thread)
+{
+    const Job *j = arg;
+    const LvcNnLayer *l = j->l;
+    const int r0 = job * LINEAR_ROWS;
+    const int n = j->x->h - r0 < LINEAR_ROWS ? j->x->h - r0 : LINEAR_ROWS;
+    const float *x = (const float *)j->x->data + (size_t)r0 * l->in;
+    float *y = (float *)j->y->data + (size_t)r0 * l->out;
+    (void)thread;
+
+    for (int r = 0; r < n; r++)
+        memcpy(y + (size_t)r * l->out, l->b, (size_t)l->out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, l->out, l->in, 1.0f, x,
+                l->in, l->w, l->in, 1.0f, y, l->out);
+    act_row(y, (size_t)n * l->out, l->act, l->act_param);
+}
+
+static int cpu_linear(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
+{
+    Job j = { nn, l, x, y, 0 };
+    lvc_nn_parallel(nn, (x->h + LINEAR_ROWS - 1) / LINEAR_ROWS, linear_job, &j);
+    return 0;
+}
+
+/* ------------------------------------------------------------ init */
+
+int lvc_nn_cpu_init(LvcNn *nn)
+{
+    /* Parallelism comes from the lvc pool; a threaded OpenBLAS inside its
+     * workers would oversubscribe the cores. */
+    openblas_set_num_threads(1);
+    nn->ops.conv = cpu_conv;
+    nn->ops.convt = cpu_convt;
+    nn->ops.qconv = cpu_qconv;
+    nn->ops.gdn = cpu_gdn;
+    nn->ops.linear = cpu_linear;
+    nn->ops.layer_prepare = cpu_layer_prepare;
+    nn->ops.layer_release = cpu_layer_release;
+    return 0;
+}
+
+#else
+
+int lvc_nn_cpu_init(LvcNn *nn)
+{
+    (void)nn;
+    return LVC_ERR_BACKEND;
+}
+
+#endif
