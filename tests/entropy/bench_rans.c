@@ -24,10 +24,12 @@ static uint32_t rng32(void)
     return (uint32_t)((rng_state * 2685821657736338717ull) >> 32);
 }
 
+/* Thread CPU time: on a loaded machine wall time mostly measures the
+ * scheduler; CPU time of this thread measures the coder. */
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
     if (!idx)
         return 1;
     int fail = 0;
-    printf("rANS, %zu symbols, 1 thread, best of 5\n", n);
+    printf("rANS, %zu symbols, 1 thread, best of 5, thread CPU time\n", n);
     const int precs[] = { 16, 12, 10 };
     for (int pi = 0; pi < 3; pi++) {
         int prec = precs[pi];
