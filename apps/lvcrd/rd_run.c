@@ -293,17 +293,20 @@ static int list_images(Run *r)
             strlen(e->d_name) >= sizeof(((LvcRdPoint *)0)->image))
             continue;
         if (r->num_images == cap) {
-            if (cap >= MAX_IMAGES)
+            if (cap >= MAX_IMAGES) {
+                fprintf(stderr, "lvcrd: %s: more than %d images, the rest is ignored\n",
+                        r->o.dataset, MAX_IMAGES);
                 break;
+            }
             const int nc = cap ? 2 * cap : 64;
             char **ni = realloc(r->images, (size_t)nc * sizeof(*ni));
             if (!ni)
-                break;
+                goto nomem;
             r->images = ni;
             cap = nc;
         }
         if (!(r->images[r->num_images] = strdup(e->d_name)))
-            break;
+            goto nomem;
         r->num_images++;
     }
     closedir(d);
@@ -318,6 +321,10 @@ static int list_images(Run *r)
         r->num_images = r->o.max_images;
     }
     return 0;
+nomem:
+    closedir(d);
+    fprintf(stderr, "lvcrd: out of memory listing %s\n", r->o.dataset);
+    return -1;
 }
 
 /* Adds codec c (already set up) to the run, applying --sweep / -q. */
@@ -810,8 +817,14 @@ int lvcrd_main(int argc, char **argv)
         goto end;
     }
     for (int i = 0; i < argc; i++) {
+        /* Shell-quoted so that the command in summary.md can be pasted. */
         const size_t l = strlen(r->cmdline);
-        snprintf(r->cmdline + l, sizeof(r->cmdline) - l, "%s%s", i ? " " : "", argv[i]);
+        const int plain = argv[i][0] && !argv[i][strspn(argv[i],
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=/.,:@%")];
+        if (plain || strchr(argv[i], '\''))
+            snprintf(r->cmdline + l, sizeof(r->cmdline) - l, "%s%s", i ? " " : "", argv[i]);
+        else
+            snprintf(r->cmdline + l, sizeof(r->cmdline) - l, "%s'%s'", i ? " " : "", argv[i]);
     }
     const int po = parse_options(r, argc, argv);
     if (po != 0) {
