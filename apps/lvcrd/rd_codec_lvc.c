@@ -98,7 +98,9 @@ int lvcrd_lvc_codec_setup(const char *model, int target_bpp, int threads,
                  name ? name : "(default)");
         return LVC_ERR_MODEL_UNKNOWN;
     }
-    snprintf(c->name, sizeof(c->name), "lvc-%s", info->name);
+    /* Target-bpp points get their own key: q=0.5 and bpp=0.5 must not be
+     * mistaken for each other on --resume. */
+    snprintf(c->name, sizeof(c->name), "lvc-%s%s", info->name, target_bpp ? "-bpp" : "");
     snprintf(c->label, sizeof(c->label), "lvc %s%s", info->name, target_bpp ? " (bpp)" : "");
     snprintf(c->description, sizeof(c->description), "lvc %s, model %s (%s)%s",
              lvc_version(), info->name, info->description ? info->description : "",
