@@ -566,6 +566,7 @@ static int run(const char **args)
     return lvcrd_main(argc, argv);
 }
 
+#if LVC_RD_HAVE_FFMPEG
 static int count_lines(const char *path)
 {
     char *t = read_text(path);
@@ -577,6 +578,7 @@ static int count_lines(const char *path)
     free(t);
     return n;
 }
+#endif
 
 START_TEST(test_end_to_end)
 {
