@@ -14,6 +14,7 @@
  * The encoder records each operation as a packed 64-bit word:
  *   bits  0..15 start, 16..31 freq-1, 32..36 prec (1..16), 37..38 state.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lvc/lvc.h"
@@ -282,7 +283,9 @@ int lvc_rans_enc_finish_alloc(LvcRansEnc *e, uint8_t **out, size_t *size)
     int ret = encode_all(e, &w, &n);
     if (ret)
         return ret;
-    uint8_t *buf = lvc_malloc(2 * n);
+    /* Plain malloc: the buffer usually travels on to the container layer or
+     * the API user, who release it with free(). */
+    uint8_t *buf = lvc_mem_inject_fail() ? NULL : malloc(2 * n);
     if (!buf)
         return LVC_ERR_NOMEM;
     store_words(buf, w, n);

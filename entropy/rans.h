@@ -83,8 +83,9 @@ size_t lvc_rans_enc_bound(const LvcRansEnc *e);
  * retried with a bigger buffer). The encoder is unchanged either way:
  * reset or free it after. */
 int lvc_rans_enc_finish(LvcRansEnc *e, uint8_t *out, size_t cap, size_t *size);
-/* As finish, into a new buffer: on success *out (release with lvc_free)
- * holds *size bytes; on failure *out = NULL, *size = 0. */
+/* As finish, into a new buffer: on success *out holds *size bytes and is
+ * plain malloc memory owned by the caller (release with free(), NOT
+ * lvc_free); on failure *out = NULL, *size = 0. */
 int lvc_rans_enc_finish_alloc(LvcRansEnc *e, uint8_t **out, size_t *size);
 
 /* ------------------------------------------------------------ decoder */

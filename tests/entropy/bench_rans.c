@@ -53,7 +53,7 @@ static int run(const char *name, const LvcCdfSet *set, const int32_t *idx, size_
     size_t size = 0;
     double tenc = 1e9, tdec = 1e9;
     for (int rep = 0; rep < 5; rep++) {
-        lvc_free(buf);
+        free(buf);
         lvc_rans_enc_reset(&e);
         double t0 = now();
         int ret = lvc_rans_enc_put_indexed(&e, set, idx, val, n);
@@ -80,7 +80,7 @@ static int run(const char *name, const LvcCdfSet *set, const int32_t *idx, size_
     printf("%-26s %6.3f bits/sym  encode %7.1f Msym/s %7.1f MB/s  decode %7.1f Msym/s %7.1f MB/s\n",
            name, 8.0 * (double)size / (double)n, n / tenc * 1e-6, size / tenc * 1e-6,
            n / tdec * 1e-6, size / tdec * 1e-6);
-    lvc_free(buf);
+    free(buf);
     lvc_rans_enc_free(&e);
     free(val);
     free(out);

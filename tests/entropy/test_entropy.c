@@ -372,7 +372,7 @@ START_TEST(test_rans_roundtrip_random)
     ck_assert_int_eq(lvc_rans_dec_status(&d), 0);
     ck_assert_int_eq(lvc_rans_dec_finish(&d), 0);
 
-    lvc_free(buf);
+    free(buf);
     lvc_rans_enc_free(&e);
     for (int i = 0; i < NT; i++)
         lvc_cdf_free(&tables[i]);
@@ -520,7 +520,7 @@ START_TEST(test_rans_buffer_full_and_errors)
     lvc_rans_enc_free(&e);
 
     free(buf);
-    lvc_free(ref);
+    free(ref);
     lvc_cdf_set_free(&s);
 }
 END_TEST
@@ -560,7 +560,7 @@ START_TEST(test_rans_efficiency)
     ck_assert_int_eq(lvc_rans_dec_get_indexed(&d, &s, idx, out, N), 0);
     ck_assert_int_eq(lvc_rans_dec_finish(&d), 0);
     ck_assert_mem_eq(out, val, N * sizeof(*val));
-    lvc_free(buf);
+    free(buf);
     lvc_rans_enc_free(&e);
     free(idx);
     free(val);
@@ -599,7 +599,7 @@ START_TEST(test_rans_extreme_scales)
     ck_assert_int_eq(lvc_rans_dec_finish(&d), 0);
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(out[i], val[i]);
-    lvc_free(buf);
+    free(buf);
     lvc_rans_enc_free(&e);
     lvc_cdf_set_free(&s);
 }
@@ -663,7 +663,7 @@ START_TEST(test_rans_truncation_and_garbage)
         free(g);
     }
     ck_assert_int_ge(detected, 390);
-    lvc_free(buf);
+    free(buf);
     lvc_rans_enc_free(&e);
     lvc_cdf_set_free(&s);
 }
@@ -727,7 +727,7 @@ START_TEST(test_adaptive_roundtrip)
         for (int i = 0; i < N; i++)
             ck_assert(out[i] >= 0 && out[i] < nsym);
 
-        lvc_free(buf);
+        free(buf);
         lvc_rans_enc_free(&e);
         lvc_cdf_free(&fixed);
         lvc_adaptive_free(&m);
