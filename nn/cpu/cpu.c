@@ -38,6 +38,10 @@
 /* Target size of an im2col band in elements: about 1 MiB of floats keeps
  * the band in L2 next to the GEMM's packed panels. */
 #define BAND_ELEMS (1 << 18)
+/* kn2row: layers with at most this many output channels, and the size of
+ * the Z band (floats per thread). */
+#define KN2ROW_MAX_COUT 16
+#define KN2ROW_ELEMS (1 << 20)
 
 void openblas_set_num_threads(int num_threads);
 
@@ -96,6 +100,12 @@ typedef struct Phase {
 
 typedef struct CpuLayer {
     int direct;     /* depthwise: ref-style loop */
+    /* kn2row path (few output channels): Z = wt x X over input rows, then
+     * each output gathers its taps from Z. wt is [cout * kntaps][cin]. */
+    int kn2row;
+    int kntaps;
+    Tap *ktaps;     /* k = ky * kw + kx; dy = ky, dx = kx */
+    float *wt;
     int nphases;    /* conv: 1 */
     Phase *ph;
     int band;       /* pixels per job */
@@ -114,6 +124,8 @@ static void cpu_layer_release(LvcNn *nn, LvcNnLayer *l)
     }
     lvc_free(c->ph);
     lvc_free(c->qwd);
+    lvc_free(c->ktaps);
+    lvc_free(c->wt);
     lvc_free(c);
     l->priv = NULL;
 }
@@ -166,6 +178,35 @@ static int cpu_layer_prepare(LvcNn *nn, LvcNnLayer *l)
         l->kind == LVC_LAYER_CONV) {
         c->direct = 1;     /* depthwise: K is tiny, GEMM does not pay */
         return 0;
+    }
+
+    /* With few output channels the im2col GEMM has M = cout (3 for an RGB
+     * output) and runs at a fraction of peak; multiplying the transposed
+     * weights [cout*taps][cin] with the input instead gives M = cout*taps,
+     * K = cin, then each output sums its taps (kn2row). */
+    if (p->groups == 1 && p->cout <= KN2ROW_MAX_COUT && p->cin >= 8 &&
+        (l->kind == LVC_LAYER_CONVT ||
+         (l->kind == LVC_LAYER_CONV && p->stride_h == 1 && p->stride_w == 1))) {
+        const int taps = p->kh * p->kw;
+        c->kn2row = 1;
+        c->ktaps = lvc_malloc_array((size_t)taps, sizeof(Tap));
+        c->wt = lvc_malloc_array((size_t)p->cout * taps * p->cin, sizeof(float));
+        if (!c->ktaps || !c->wt)
+            goto error;
+        for (int k = 0; k < taps; k++)
+            if (!p->mask || p->mask[k])
+                c->ktaps[c->kntaps++] = (Tap){ k, k / p->kw, k % p->kw };
+        for (int co = 0; co < p->cout; co++)
+            for (int t = 0; t < c->kntaps; t++)
+                for (int ci = 0; ci < p->cin; ci++)
+                    c->wt[((size_t)co * c->kntaps + t) * p->cin + ci] =
+                        l->kind == LVC_LAYER_CONV
+                            ? l->w[((size_t)co * p->cin + ci) * taps + c->ktaps[t].k]
+                            : l->w[((size_t)ci * p->cout + co) * taps + c->ktaps[t].k];
+        if ((ret = lvc_nn_reserve_scratch(nn, KN2ROW_ELEMS * sizeof(float))) < 0)
+            goto error;
+        /* The im2col tables below stay as the fallback for inputs too wide
+         * for the Z band. */
     }
 
     c->nphases = l->kind == LVC_LAYER_CONVT ? p->stride_h * p->stride_w : 1;
@@ -278,6 +319,113 @@ static void name(T *col, const XT *x, int cpg, int H, int W, const Tap *taps,   
 DEFINE_IM2COL(im2col_f32, float, float)
 DEFINE_IM2COL(im2col_f64, double, int16_t)
 
+/* ------------------------------------------------------------ kn2row */
+
+typedef struct KJob {
+    LvcNn *nn;
+    const LvcNnLayer *l;
+    const LvcTensor *x;
+    LvcTensor *y;
+    int rows;       /* output rows per job */
+} KJob;
+
+/* Input rows [*i0, *i1) read by output rows [o0, o1). */
+static void kn2row_rows(const LvcNnLayer *l, int H, int o0, int o1, int *i0, int *i1)
+{
+    const LvcConvParams *p = &l->p;
+    int lo, hi;
+    if (l->kind == LVC_LAYER_CONV) {
+        lo = o0 - p->pad_top;
+        hi = o1 - 1 - p->pad_top + (p->kh - 1) * p->dil_h + 1;
+    } else {
+        /* iy = (oy + pad - ky*dil) / s for exact divisions. */
+        int a = o0 + p->pad_top - (p->kh - 1) * p->dil_h;
+        lo = a >= 0 ? (a + p->stride_h - 1) / p->stride_h : -((-a) / p->stride_h);
+        hi = (o1 - 1 + p->pad_top) / p->stride_h + 1;
+    }
+    *i0 = lo < 0 ? 0 : lo;
+    *i1 = hi > H ? H : hi;
+}
+
+/* Most input rows any band of r output rows reads. */
+static int kn2row_span(const LvcNnLayer *l, int r)
+{
+    const LvcConvParams *p = &l->p;
+    if (l->kind == LVC_LAYER_CONV)
+        return r + (p->kh - 1) * p->dil_h;
+    return (r - 1 + (p->kh - 1) * p->dil_h) / p->stride_h + 1;
+}
+
+static void kn2row_job(void *arg, int job, int thread)
+{
+    const KJob *j = arg;
+    const LvcNnLayer *l = j->l;
+    const LvcConvParams *p = &l->p;
+    const CpuLayer *c = l->priv;
+    const int H = j->x->h, W = j->x->w, OH = j->y->h, OW = j->y->w;
+    const int o0 = job * j->rows, o1 = o0 + j->rows < OH ? o0 + j->rows : OH;
+    const int M = p->cout * c->kntaps;
+    const int transposed = l->kind == LVC_LAYER_CONVT;
+    float *z = (float *)j->nn->scratch[thread];
+    int i0, i1;
+
+    kn2row_rows(l, H, o0, o1, &i0, &i1);
+    if (i1 > i0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, (i1 - i0) * W, p->cin,
+                    1.0f, c->wt, p->cin, (const float *)j->x->data + (size_t)i0 * W,
+                    H * W, 0.0f, z, (i1 - i0) * W);
+    for (int co = 0; co < p->cout; co++) {
+        float *yc = (float *)j->y->data + (size_t)co * OH * OW;
+        const float bias = l->b[co];
+        for (int oy = o0; oy < o1; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                float acc = bias;
+                for (int t = 0; t < c->kntaps; t++) {
+                    const int ky = c->ktaps[t].dy, kx = c->ktaps[t].dx;
+                    int iy, ix;
+                    if (!transposed) {
+                        iy = oy - p->pad_top + ky * p->dil_h;
+                        ix = ox - p->pad_left + kx * p->dil_w;
+                    } else {
+                        int ty = oy + p->pad_top - ky * p->dil_h;
+                        int tx = ox + p->pad_left - kx * p->dil_w;
+                        if (ty < 0 || tx < 0 || ty % p->stride_h || tx % p->stride_w)
+                            continue;
+                        iy = ty / p->stride_h;
+                        ix = tx / p->stride_w;
+                    }
+                    if (iy < i0 || iy >= i1 || ix < 0 || ix >= W)
+                        continue;
+                    acc += z[((size_t)co * c->kntaps + t) * (size_t)(i1 - i0) * W +
+                             (size_t)(iy - i0) * W + ix];
+                }
+                yc[(size_t)oy * OW + ox] = act_f32(acc, p->act, p->act_param);
+            }
+    }
+}
+
+/* Runs the kn2row path; returns 0, or 1 when the input is too wide for the
+ * Z band (the caller then uses im2col). */
+static int kn2row_run(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
+{
+    const CpuLayer *c = l->priv;
+    const LvcConvParams *p = &l->p;
+    const size_t M = (size_t)p->cout * c->kntaps;
+    KJob j = { nn, l, x, y, 0 };
+    int rows = 1;
+
+    /* Largest output row band (a power of two) whose input rows fit the Z
+     * band in the worst position; fixed by the shapes only, so results do
+     * not depend on the thread count. */
+    if (M * (size_t)kn2row_span(l, 1) * x->w > KN2ROW_ELEMS)
+        return 1;
+    while (rows * 2 <= y->h && M * (size_t)kn2row_span(l, rows * 2) * x->w <= KN2ROW_ELEMS)
+        rows *= 2;
+    j.rows = rows;
+    lvc_nn_parallel(nn, (y->h + rows - 1) / rows, kn2row_job, &j);
+    return 0;
+}
+
 /* ------------------------------------------------------------ conv */
 
 typedef struct Job {
@@ -346,6 +494,8 @@ static int cpu_conv(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTenso
         lvc_nn_ref_init(&ref);
         return ref.conv(nn, l, x, y);
     }
+    if (c->kn2row && kn2row_run(nn, l, x, y) == 0)
+        return 0;
     j.nbands = (npix + c->band - 1) / c->band;
     lvc_nn_parallel(nn, l->p.groups * j.nbands, conv_job, &j);
     return 0;
@@ -407,6 +557,8 @@ static int cpu_convt(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTens
     int gh = (y->h + p->stride_h - 1) / p->stride_h;
     int gw = (y->w + p->stride_w - 1) / p->stride_w;
 
+    if (c->kn2row && kn2row_run(nn, l, x, y) == 0)
+        return 0;
     j.nbands = (gh * gw + c->band - 1) / c->band;
     lvc_nn_parallel(nn, c->nphases * p->groups * j.nbands, convt_job, &j);
     return 0;

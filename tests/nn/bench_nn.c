@@ -166,6 +166,7 @@ static void run(const char *title, const Layer *L, int n, int threads, int full_
         double gf = 2.0 * layer_macs(&L[i], h, w) * 1e-9;
         double gfr = 2.0 * layer_macs(&L[i], rh, rw) * 1e-9;
         double tr, t1 = 0, tn = 0, sg = 0;
+        int gm = 0, gk = 0;
         size_t scratch = 0;
         LvcNn *nn = NULL;
 
@@ -184,12 +185,17 @@ static void run(const char *title, const Layer *L, int n, int threads, int full_
         }
 #if LVC_HAVE_OPENBLAS
         {
-            /* A GEMM like the layer's: M = output channels (per phase for
-             * transposed convs), K = cin * taps (per phase), N = 4096. */
-            int taps = L[i].transposed ? (L[i].k * L[i].k + L[i].stride * L[i].stride - 1) /
-                                             (L[i].stride * L[i].stride)
+            /* The GEMM the cpu backend runs for this layer, N = 4096: im2col
+             * has M = cout, K = cin * taps (per output phase for transposed
+             * convs: about k*k/s^2 taps); layers with <= 16 output channels
+             * use kn2row: M = cout * k*k, K = cin (see nn/cpu/cpu.c). */
+            int kn2row = L[i].cout <= 16 && L[i].cin >= 8 && (L[i].transposed || L[i].stride == 1);
+            int taps = L[i].transposed ? (L[i].k + L[i].stride - 1) / L[i].stride *
+                                             ((L[i].k + L[i].stride - 1) / L[i].stride)
                                        : L[i].k * L[i].k;
-            sg = sgemm_gflops(L[i].cout, 4096, L[i].cin * taps, 2);
+            gm = kn2row ? L[i].cout * L[i].k * L[i].k : L[i].cout;
+            gk = kn2row ? L[i].cin : L[i].cin * taps;
+            sg = sgemm_gflops(gm, 4096, gk, 2);
         }
 #endif
         {
@@ -200,8 +206,7 @@ static void run(const char *title, const Layer *L, int n, int threads, int full_
                    tr * 1e3, gfr / tr, t1 * 1e3, t1 > 0 ? gf / t1 : 0, tn * 1e3,
                    tn > 0 ? gf / tn : 0, t1 > 0 && sg > 0 ? (gf / t1) / sg : 0);
             printf("%-20s %-15s sgemm M=%d K=%d N=4096 (1 thread): %.2f GFLOP/s; "
-                   "scratch/thread %.1f MiB\n", "", "", L[i].cout,
-                   L[i].cin * (L[i].transposed ? 9 : L[i].k * L[i].k), sg,
+                   "scratch/thread %.1f MiB\n", "", "", gm, gk, sg,
                    scratch / 1048576.0);
         }
         tot[0] += tr * (full_ref ? 1 : 16);

@@ -266,6 +266,17 @@ START_TEST(test_conv_large)
     lvc_conv_params_pad(&s.p, 2, 2);
     s.p.stride_h = s.p.stride_w = 2;
     check_all(&s, 32, 130, 67);
+    /* Few output channels, stride 1 (kn2row path): several row bands, a
+     * mask, dilation, asymmetric padding. */
+    lvc_conv_params_init(&s.p, 32, 12, 3, 3);
+    s.p.pad_top = 2; s.p.pad_bottom = 0; s.p.pad_left = 1; s.p.pad_right = 3;
+    s.p.dil_h = 2;
+    s.p.mask = mask_cb3;
+    check_all(&s, 32, 150, 120);
+    /* too wide for the kn2row band: falls back to im2col */
+    lvc_conv_params_init(&s.p, 8, 16, 5, 5);
+    lvc_conv_params_pad(&s.p, 2, 2);
+    check_all(&s, 8, 3, 3000);
 }
 END_TEST
 
@@ -284,6 +295,9 @@ START_TEST(test_convt)
         { 5, 7, 3, 1, 1, 0, 1, 1, 6, 5 },          /* stride 1 */
         { 9, 3, 5, 2, 2, 1, 1, 3, 7, 6 },          /* groups 3 */
         { 24, 16, 5, 2, 2, 1, 1, 1, 40, 33 },      /* larger */
+        { 32, 3, 5, 2, 2, 1, 1, 1, 70, 61 },       /* RGB output: kn2row, bands */
+        { 16, 3, 4, 3, 1, 2, 2, 1, 20, 17 },       /* kn2row, stride 3, dilation */
+        { 8, 2, 5, 2, 2, 1, 1, 1, 2, 2100 },       /* kn2row too wide: fallback */
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         Spec s = { .kind = 1 };
