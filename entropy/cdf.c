@@ -377,36 +377,50 @@ static double tail_multiplier(LvcDist dist, double tail_mass)
     return hi;
 }
 
-static int parametric(LvcCdf *t, LvcDist dist, uint64_t scale_q32, double m,
-                      double tail_mass, int prec, int lookup_bits)
+/* P(k - 1/2 < X < k + 1/2) for X = mu + scale * Z, written so that each
+ * case subtracts upper tails of non-negative arguments (relative accuracy
+ * in both tails); with mu = 0 the two halves are mirror images exactly. */
+static double bin_prob(LvcDist dist, double k, double mu, double scale)
+{
+    double a = (k - 0.5 - mu) / scale, b = (k + 0.5 - mu) / scale;
+    if (a >= 0)
+        return tail_q(dist, a) - tail_q(dist, b);
+    if (b <= 0)
+        return tail_q(dist, -b) - tail_q(dist, -a);
+    return 1.0 - (tail_q(dist, -a) + tail_q(dist, b));
+}
+
+/* Values k in [-r, r + (mu > 0)], mu in [0, 1), then the escape with the
+ * mass of both tails. */
+static int parametric(LvcCdf *t, LvcDist dist, uint64_t scale_q32, double m, double mu,
+                      int prec, int lookup_bits)
 {
     memset(t, 0, sizeof(*t));
-    if (scale_q32 == 0 || scale_q32 > ((uint64_t)1 << 52))
+    if (scale_q32 == 0 || scale_q32 > ((uint64_t)1 << 52) || !(mu >= 0) || !(mu < 1))
         return LVC_ERR_INVALID_ARG;
     const double scale = ldexp((double)scale_q32, -32); /* exact */
-    /* nsym = 2r + 2 <= 2^(prec-1): wider tables waste precision on tails. */
-    const int64_t rmax = ((int64_t)1 << (prec - 2)) - 1;
+    const int extra = mu > 0;
+    /* nsym = 2r + 2 + extra <= 2^(prec-1): wider tables waste precision on
+     * tails. */
+    int64_t rmax = ((int64_t)1 << (prec - 2)) - 1 - extra;
+    if (rmax < 0)
+        rmax = 0;
     double rr = ceil(scale * m);
     int64_t r = rr > (double)rmax ? rmax : (int64_t)rr;
     if (r < 0)
         r = 0;
-    int nsym = (int)(2 * r + 2);
+    const int64_t hi = r + extra;
+    int nsym = (int)(r + hi + 2);
     int ret = check_shape(nsym, (int32_t)-r, prec, lookup_bits);
     if (ret)
         return ret;
     double *pmf = lvc_malloc_array((size_t)nsym, sizeof(*pmf));
     if (!pmf)
         return LVC_ERR_NOMEM;
-    /* Symmetric by construction: p(-k) is p(k). Each p(k), k > 0, is a
-     * difference of upper tails, which keeps its relative accuracy. */
-    pmf[r] = 1.0 - 2.0 * tail_q(dist, 0.5 / scale);
-    for (int64_t k = 1; k <= r; k++) {
-        double p = tail_q(dist, ((double)k - 0.5) / scale) - tail_q(dist, ((double)k + 0.5) / scale);
-        pmf[r + k] = p;
-        pmf[r - k] = p;
-    }
-    pmf[nsym - 1] = 2.0 * tail_q(dist, ((double)r + 0.5) / scale);
-    (void)tail_mass;
+    for (int64_t k = -r; k <= hi; k++)
+        pmf[k + r] = bin_prob(dist, (double)k, mu, scale);
+    pmf[nsym - 1] = tail_q(dist, ((double)r + 0.5 + mu) / scale) +
+                    tail_q(dist, ((double)hi + 0.5 - mu) / scale);
     ret = lvc_cdf_from_pmf(t, pmf, nsym, (int32_t)-r, prec, lookup_bits);
     lvc_free(pmf);
     return ret;
@@ -427,28 +441,40 @@ int lvc_cdf_parametric(LvcCdf *t, LvcDist dist, uint64_t scale_q32, double tail_
     int ret = check_param(dist, tail_mass, prec);
     if (ret)
         return ret;
-    return parametric(t, dist, scale_q32, tail_multiplier(dist, tail_mass), tail_mass,
-                      prec, lookup_bits);
+    return parametric(t, dist, scale_q32, tail_multiplier(dist, tail_mass), 0.0, prec,
+                      lookup_bits);
 }
 
-int lvc_cdf_set_parametric(LvcCdfSet *s, LvcDist dist, const uint64_t *scales_q32, int n,
-                           double tail_mass, int prec, int lookup_bits)
+int lvc_cdf_set_parametric_mean(LvcCdfSet *s, LvcDist dist, const uint64_t *scales_q32,
+                                int nscales, int nfrac, double tail_mass, int prec,
+                                int lookup_bits)
 {
     memset(s, 0, sizeof(*s));
     int ret = check_param(dist, tail_mass, prec);
     if (ret)
         return ret;
-    if ((ret = lvc_cdf_set_alloc(s, n)))
+    if (nscales < 0 || nfrac < 1 || nfrac > 64 || nscales > INT32_MAX / 64)
+        return LVC_ERR_INVALID_ARG;
+    if ((ret = lvc_cdf_set_alloc(s, nscales * nfrac)))
         return ret;
     double m = tail_multiplier(dist, tail_mass);
-    for (int i = 0; i < n; i++) {
-        ret = parametric(&s->tables[i], dist, scales_q32[i], m, tail_mass, prec, lookup_bits);
-        if (ret) {
-            lvc_cdf_set_free(s);
-            return ret;
+    for (int i = 0; i < nscales; i++)
+        for (int f = 0; f < nfrac; f++) {
+            ret = parametric(&s->tables[i * nfrac + f], dist, scales_q32[i], m,
+                             (double)f / (double)nfrac, prec, lookup_bits);
+            if (ret) {
+                lvc_cdf_set_free(s);
+                return ret;
+            }
         }
-    }
     return 0;
+}
+
+int lvc_cdf_set_parametric(LvcCdfSet *s, LvcDist dist, const uint64_t *scales_q32, int n,
+                           double tail_mass, int prec, int lookup_bits)
+{
+    return lvc_cdf_set_parametric_mean(s, dist, scales_q32, n, 1, tail_mass, prec,
+                                       lookup_bits);
 }
 
 int lvc_cdf_set_default(LvcCdfSet *s, LvcDist dist, int prec)
@@ -482,6 +508,24 @@ int lvc_scale_index_q(int32_t scale_q, int frac_bits)
 {
     return lvc_scale_index_q_table(lvc_scale_table_q32, LVC_SCALE_TABLE_SIZE, scale_q,
                                    frac_bits);
+}
+
+void lvc_mean_split_q(int32_t mean_q, int frac_bits, int nfrac, int32_t *int_part,
+                      int *frac_idx)
+{
+    if (frac_bits < 0 || frac_bits > 30 || nfrac < 1 || nfrac > 64) {
+        *int_part = 0;
+        *frac_idx = 0;
+        return;
+    }
+    /* t = round(mean * nfrac) with halves rounded up, then floor division
+     * by nfrac; all exact in 64 bits, no reliance on signed shifts. */
+    const int64_t one = (int64_t)1 << frac_bits;
+    int64_t num = (int64_t)mean_q * nfrac + one / 2;
+    int64_t t = num >= 0 ? num / one : -((-num + one - 1) / one);
+    int64_t ip = t >= 0 ? t / nfrac : -((-t + nfrac - 1) / nfrac);
+    *int_part = (int32_t)ip;
+    *frac_idx = (int)(t - ip * nfrac);
 }
 
 void lvc_scale_index_q_array(const int32_t *scale_q, int32_t *idx, size_t n, int frac_bits)

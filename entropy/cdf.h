@@ -136,6 +136,23 @@ int lvc_cdf_parametric(LvcCdf *t, LvcDist dist, uint64_t scale_q32, double tail_
 int lvc_cdf_set_parametric(LvcCdfSet *s, LvcDist dist, const uint64_t *scales_q32,
                            int n, double tail_mass, int prec, int lookup_bits);
 
+/* Mean-offset tables: for every scale i and every mean fraction
+ * f / nfrac (f = 0 .. nfrac-1, 1 <= nfrac <= 64), the table of
+ * X - floor(mean) with X ~ D(mean, scale), at index i * nfrac + f. Values
+ * cover [-r, r + 1] (f > 0) and the escape holds both tails. With nfrac = 1
+ * this is lvc_cdf_set_parametric (whose tables equal the f = 0 ones). */
+int lvc_cdf_set_parametric_mean(LvcCdfSet *s, LvcDist dist, const uint64_t *scales_q32,
+                                int nscales, int nfrac, double tail_mass, int prec,
+                                int lookup_bits);
+
+/* Splits an integer mean mean_q / 2^frac_bits (0 <= frac_bits <= 30) for
+ * the mean-offset tables: round(mean * nfrac) = *int_part * nfrac +
+ * *frac_idx with 0 <= *frac_idx < nfrac (halves round up). Code
+ * value - *int_part with table scale_index * nfrac + *frac_idx. Integer
+ * only. */
+void lvc_mean_split_q(int32_t mean_q, int frac_bits, int nfrac, int32_t *int_part,
+                      int *frac_idx);
+
 /* The usual set: default scale table, tail mass 1e-9, the given precision
  * (LVC_DEFAULT_PARAM_PREC = 16 normally), default lookup. */
 int lvc_cdf_set_default(LvcCdfSet *s, LvcDist dist, int prec);

@@ -261,6 +261,101 @@ START_TEST(test_table_hash_frozen)
 }
 END_TEST
 
+START_TEST(test_mean_tables)
+{
+    enum { NF = 4 };
+    LvcCdfSet plain, mean;
+    ck_assert_int_eq(lvc_cdf_set_default(&plain, LVC_DIST_GAUSSIAN, 16), 0);
+    ck_assert_int_eq(lvc_cdf_set_parametric_mean(&mean, LVC_DIST_GAUSSIAN, lvc_scale_table_q32,
+                                                 LVC_SCALE_TABLE_SIZE, NF, LVC_DEFAULT_TAIL_MASS,
+                                                 16, LVC_CDF_LOOKUP_BITS), 0);
+    ck_assert_int_eq(mean.n, 64 * NF);
+    for (int i = 0; i < 64; i++) {
+        /* Fraction 0 is the plain table. */
+        const LvcCdf *p0 = &plain.tables[i], *m0 = &mean.tables[i * NF];
+        ck_assert_int_eq(p0->nsym, m0->nsym);
+        ck_assert_int_eq(p0->offset, m0->offset);
+        ck_assert_mem_eq(p0->cdf, m0->cdf, (size_t)(p0->nsym + 1) * 4);
+        for (int f = 1; f < NF; f++) {
+            const LvcCdf *t = &mean.tables[i * NF + f], *u = &mean.tables[i * NF + NF - f];
+            check_table(t);
+            ck_assert_int_eq(t->nsym, p0->nsym + 1);
+            /* Mean f/NF and 1 - f/NF are mirror images about 1/2. */
+            for (int k = t->offset; k <= t->offset + t->nsym - 2; k++) {
+                int a = k - t->offset, b = (1 - k) - u->offset;
+                int64_t fa = t->cdf[a + 1] - t->cdf[a], fb = u->cdf[b + 1] - u->cdf[b];
+                ck_assert_int_le(llabs(fa - fb), 1);
+            }
+        }
+        /* The mode follows the mean: at 3/4, 1 beats 0 (clearly so for
+         * moderate scales; for wide ones both round alike). */
+        double sc = ldexp((double)lvc_scale_table_q32[i], -32);
+        const LvcCdf *t3 = &mean.tables[i * NF + 3];
+        int z = -t3->offset;
+        uint32_t f1 = t3->cdf[z + 2] - t3->cdf[z + 1], f0 = t3->cdf[z + 1] - t3->cdf[z];
+        if (sc >= 0.5 && sc <= 8)
+            ck_assert_uint_gt(f1, f0);
+        ck_assert_uint_ge(f1, f0);
+    }
+    uint8_t h[32];
+    char hex[65];
+    lvc_cdf_set_hash(&mean, h);
+    lvc_hex_encode(h, 32, hex);
+    if (getenv("LVC_PRINT_HASH"))
+        printf("mean tables: %s\n", hex);
+    ck_assert_str_eq(hex, "646c4fe0f3e2ceaebd09763066d177fb354a8f7d7b027672c9da81a859a4d9cb");
+
+    /* lvc_mean_split_q against a double reference. */
+    rng_seed(21);
+    for (int rep = 0; rep < 20000; rep++) {
+        int F = (int)rng_below(13);
+        int32_t mq = (int32_t)rng32() >> rng_below(20);
+        int32_t ip;
+        int fi;
+        lvc_mean_split_q(mq, F, NF, &ip, &fi);
+        double t = floor(ldexp((double)mq, -F) * NF + 0.5);
+        ck_assert_int_eq((int64_t)ip * NF + fi, (int64_t)t);
+        ck_assert(fi >= 0 && fi < NF);
+    }
+
+    /* Round trip with integer means and scales. */
+    enum { N = 20000 };
+    int32_t *idx = malloc(N * sizeof(*idx)), *val = malloc(N * sizeof(*val));
+    int32_t *sym = malloc(N * sizeof(*sym)), *out = malloc(N * sizeof(*out));
+    int32_t *ip = malloc(N * sizeof(*ip));
+    for (int i = 0; i < N; i++) {
+        int32_t mq = (int32_t)rng_below(1 << 12) - (1 << 11); /* 8 fractional bits */
+        int32_t sq = (int32_t)rng_below(1 << 14);
+        int fi;
+        lvc_mean_split_q(mq, 8, NF, &ip[i], &fi);
+        idx[i] = lvc_scale_index_q(sq, 8) * NF + fi;
+        val[i] = ip[i] + sample(&mean.tables[idx[i]]);
+        sym[i] = val[i] - ip[i];
+    }
+    LvcRansEnc e;
+    lvc_rans_enc_init(&e);
+    ck_assert_int_eq(lvc_rans_enc_put_indexed(&e, &mean, idx, sym, N), 0);
+    uint8_t *buf;
+    size_t size;
+    ck_assert_int_eq(lvc_rans_enc_finish_alloc(&e, &buf, &size), 0);
+    LvcRansDec d;
+    lvc_rans_dec_init(&d, buf, size);
+    ck_assert_int_eq(lvc_rans_dec_get_indexed(&d, &mean, idx, out, N), 0);
+    ck_assert_int_eq(lvc_rans_dec_finish(&d), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(out[i] + ip[i], val[i]);
+    free(buf);
+    lvc_rans_enc_free(&e);
+    free(idx);
+    free(val);
+    free(sym);
+    free(out);
+    free(ip);
+    lvc_cdf_set_free(&plain);
+    lvc_cdf_set_free(&mean);
+}
+END_TEST
+
 START_TEST(test_scale_index)
 {
     /* Against the definition, evaluated exactly in binary64: the table
@@ -756,6 +851,7 @@ int main(void)
     tcase_add_test(tc, test_parametric_tables);
     tcase_add_test(tc, test_table_hash_frozen);
     tcase_add_test(tc, test_scale_index);
+    tcase_add_test(tc, test_mean_tables);
     tcase_add_loop_test(tc, test_rans_roundtrip_random, 0, 40);
     tcase_add_test(tc, test_rans_golden);
     tcase_add_test(tc, test_rans_empty_and_one);
