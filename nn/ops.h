@@ -82,6 +82,7 @@ struct LvcNn {
     uint8_t **scratch;
     size_t scratch_size;
     void *priv;                 /* backend context (cuda handles) */
+    unsigned cpu_flags;         /* lvc_cpu_flags() when the context opened */
 };
 
 /* Grow every thread's scratch to at least bytes (called at layer creation,

@@ -28,8 +28,16 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/cpu.h"
 #include "common/mem.h"
 #include "nn/ops.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
 
 #if LVC_HAVE_OPENBLAS
 
@@ -374,33 +382,57 @@ static void kn2row_job(void *arg, int job, int thread)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, (i1 - i0) * W, p->cin,
                     1.0f, c->wt, p->cin, (const float *)j->x->data + (size_t)i0 * W,
                     H * W, 0.0f, z, (i1 - i0) * W);
+    /* Each output row is bias + the tap rows of Z in tap order (the same
+     * order for every element), added as whole row segments. */
     for (int co = 0; co < p->cout; co++) {
         float *yc = (float *)j->y->data + (size_t)co * OH * OW;
         const float bias = l->b[co];
-        for (int oy = o0; oy < o1; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                float acc = bias;
-                for (int t = 0; t < c->kntaps; t++) {
-                    const int ky = c->ktaps[t].dy, kx = c->ktaps[t].dx;
-                    int iy, ix;
-                    if (!transposed) {
-                        iy = oy - p->pad_top + ky * p->dil_h;
-                        ix = ox - p->pad_left + kx * p->dil_w;
-                    } else {
-                        int ty = oy + p->pad_top - ky * p->dil_h;
-                        int tx = ox + p->pad_left - kx * p->dil_w;
-                        if (ty < 0 || tx < 0 || ty % p->stride_h || tx % p->stride_w)
-                            continue;
-                        iy = ty / p->stride_h;
-                        ix = tx / p->stride_w;
-                    }
-                    if (iy < i0 || iy >= i1 || ix < 0 || ix >= W)
+        for (int oy = o0; oy < o1; oy++) {
+            float *yr = yc + (size_t)oy * OW;
+            for (int ox = 0; ox < OW; ox++)
+                yr[ox] = bias;
+            for (int t = 0; t < c->kntaps; t++) {
+                const int ky = c->ktaps[t].dy, kx = c->ktaps[t].dx;
+                const float *zt = z + ((size_t)co * c->kntaps + t) * (size_t)(i1 - i0) * W;
+                int iy, ox0, ox1, dx, sx;
+                if (!transposed) {
+                    /* ix = ox + dx */
+                    iy = oy - p->pad_top + ky * p->dil_h;
+                    dx = kx * p->dil_w - p->pad_left;
+                    ox0 = dx < 0 ? -dx : 0;
+                    ox1 = W - dx < OW ? W - dx : OW;
+                    if (iy < i0 || iy >= i1 || ox0 >= ox1)
                         continue;
-                    acc += z[((size_t)co * c->kntaps + t) * (size_t)(i1 - i0) * W +
-                             (size_t)(iy - i0) * W + ix];
+                    {
+                        const float *zr = zt + (size_t)(iy - i0) * W + dx;
+                        for (int ox = ox0; ox < ox1; ox++)
+                            yr[ox] += zr[ox];
+                    }
+                } else {
+                    /* ox = ix * s + (kx*dil - pad): one output every s */
+                    int ty = oy + p->pad_top - ky * p->dil_h;
+                    if (ty < 0 || ty % p->stride_h)
+                        continue;
+                    iy = ty / p->stride_h;
+                    if (iy < i0 || iy >= i1)
+                        continue;
+                    sx = p->stride_w;
+                    dx = kx * p->dil_w - p->pad_left;
+                    {
+                        const float *zr = zt + (size_t)(iy - i0) * W;
+                        /* first ix with ix*s + dx >= 0, last with < OW */
+                        int ix0 = dx >= 0 ? 0 : (-dx + sx - 1) / sx;
+                        int ix1 = OW - 1 - dx < 0 ? 0 : (OW - 1 - dx) / sx + 1;
+                        if (ix1 > W)
+                            ix1 = W;
+                        for (int ix = ix0; ix < ix1; ix++)
+                            yr[ix * sx + dx] += zr[ix];
+                    }
                 }
-                yc[(size_t)oy * OW + ox] = act_f32(acc, p->act, p->act_param);
             }
+            if (p->act != LVC_ACT_NONE)
+                act_row(yr, (size_t)OW, p->act, p->act_param);
+        }
     }
 }
 
@@ -619,6 +651,56 @@ static int cpu_qconv(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTens
 
 /* ------------------------------------------------------------ GDN */
 
+/* The elementwise half of GDN: y = x / sqrt(n), x * sqrt(n), x / n, x * n.
+ * vsqrtps/vdivps/vmulps are correctly rounded like their scalar forms, so
+ * the AVX2 version gives the same bits as the C loop. */
+static void gdn_post_c(const float *x, const float *n, float *y, int cnt, LvcGdnKind k)
+{
+    switch (k) {
+    case LVC_GDN:         for (int q = 0; q < cnt; q++) y[q] = x[q] / sqrtf(n[q]); break;
+    case LVC_IGDN:        for (int q = 0; q < cnt; q++) y[q] = x[q] * sqrtf(n[q]); break;
+    case LVC_GDN_SIMPLE:  for (int q = 0; q < cnt; q++) y[q] = x[q] / n[q]; break;
+    case LVC_IGDN_SIMPLE: for (int q = 0; q < cnt; q++) y[q] = x[q] * n[q]; break;
+    }
+}
+
+#if HAVE_X86
+__attribute__((target("avx2")))
+static void gdn_post_avx2(const float *x, const float *n, float *y, int cnt, LvcGdnKind k)
+{
+    int q = 0;
+    for (; q + 8 <= cnt; q += 8) {
+        __m256 vx = _mm256_loadu_ps(x + q), vn = _mm256_loadu_ps(n + q), r;
+        switch (k) {
+        case LVC_GDN:         r = _mm256_div_ps(vx, _mm256_sqrt_ps(vn)); break;
+        case LVC_IGDN:        r = _mm256_mul_ps(vx, _mm256_sqrt_ps(vn)); break;
+        case LVC_GDN_SIMPLE:  r = _mm256_div_ps(vx, vn); break;
+        default:              r = _mm256_mul_ps(vx, vn); break;
+        }
+        _mm256_storeu_ps(y + q, r);
+    }
+    gdn_post_c(x + q, n + q, y + q, cnt - q, k);
+}
+
+/* sq = x^2 (or |x|) and nm = beta, the GEMM operands. */
+__attribute__((target("avx2")))
+static void gdn_pre_avx2(const float *x, float *sq, float *nm, float beta, int cnt, int simple)
+{
+    const __m256 vb = _mm256_set1_ps(beta);
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    int q = 0;
+    for (; q + 8 <= cnt; q += 8) {
+        __m256 vx = _mm256_loadu_ps(x + q);
+        _mm256_storeu_ps(sq + q, simple ? _mm256_and_ps(vx, abs_mask) : _mm256_mul_ps(vx, vx));
+        _mm256_storeu_ps(nm + q, vb);
+    }
+    for (; q < cnt; q++) {
+        sq[q] = simple ? fabsf(x[q]) : x[q] * x[q];
+        nm[q] = beta;
+    }
+}
+#endif
+
 static void gdn_job(void *arg, int job, int thread)
 {
     const Job *j = arg;
@@ -632,9 +714,17 @@ static void gdn_job(void *arg, int job, int thread)
     float *sq = (float *)j->nn->scratch[thread];
     float *nm = sq + (size_t)C * n;
 
+    const int avx2 = HAVE_X86 && (j->nn->cpu_flags & LVC_CPU_AVX2);
+
     for (int c = 0; c < C; c++) {
         const float *xr = x + (size_t)c * npix;
         float *sr = sq + (size_t)c * n, *nr = nm + (size_t)c * n;
+#if HAVE_X86
+        if (avx2) {
+            gdn_pre_avx2(xr, sr, nr, l->b[c], n, simple);
+            continue;
+        }
+#endif
         for (int q = 0; q < n; q++) {
             sr[q] = simple ? fabsf(xr[q]) : xr[q] * xr[q];
             nr[q] = l->b[c];
@@ -645,20 +735,13 @@ static void gdn_job(void *arg, int job, int thread)
     for (int c = 0; c < C; c++) {
         const float *xr = x + (size_t)c * npix, *nr = nm + (size_t)c * n;
         float *yr = y + (size_t)c * npix;
-        switch (l->gdn) {
-        case LVC_GDN:
-            for (int q = 0; q < n; q++) yr[q] = xr[q] / sqrtf(nr[q]);
-            break;
-        case LVC_IGDN:
-            for (int q = 0; q < n; q++) yr[q] = xr[q] * sqrtf(nr[q]);
-            break;
-        case LVC_GDN_SIMPLE:
-            for (int q = 0; q < n; q++) yr[q] = xr[q] / nr[q];
-            break;
-        case LVC_IGDN_SIMPLE:
-            for (int q = 0; q < n; q++) yr[q] = xr[q] * nr[q];
-            break;
+#if HAVE_X86
+        if (avx2) {
+            gdn_post_avx2(xr, nr, yr, n, l->gdn);
+            continue;
         }
+#endif
+        gdn_post_c(xr, nr, yr, n, l->gdn);
     }
 }
 
@@ -705,6 +788,7 @@ int lvc_nn_cpu_init(LvcNn *nn)
     /* Parallelism comes from the lvc pool; a threaded OpenBLAS inside its
      * workers would oversubscribe the cores. */
     openblas_set_num_threads(1);
+    nn->cpu_flags = lvc_cpu_flags();
     nn->ops.conv = cpu_conv;
     nn->ops.convt = cpu_convt;
     nn->ops.qconv = cpu_qconv;

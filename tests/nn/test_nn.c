@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cpu.h"
 #include "nn/nn.h"
 
 static uint32_t rng = 12345;
@@ -335,6 +336,31 @@ START_TEST(test_gdn)
         check_all(&s, 13, 9, 7);
         s.c = 1;
         check_all(&s, 1, 1, 1);
+    }
+}
+END_TEST
+
+/* The AVX2 and C paths of the cpu GDN give the same bits. */
+START_TEST(test_gdn_simd)
+{
+    float beta[19], gamma[19 * 19], x[19 * 5 * 13];
+    int oc, oh, ow;
+    if (!lvc_nn_backend_available(LVC_BACKEND_CPU))
+        return;
+    fill(gamma, 19 * 19, 0.1f);
+    for (int i = 0; i < 19 * 19; i++) gamma[i] = fabsf(gamma[i]);
+    for (int i = 0; i < 19; i++) beta[i] = 1.0f + (float)i / 19;
+    fill(x, 19 * 5 * 13, 2.0f);
+    for (int k = 0; k < 4; k++) {
+        Spec s = { .kind = 2, .gdn = (LvcGdnKind)k, .c = 19 };
+        float *a, *b;
+        lvc_cpu_set_mask(0);
+        a = run_float(LVC_BACKEND_CPU, 2, &s, gamma, beta, x, 19, 5, 13, &oc, &oh, &ow);
+        lvc_cpu_set_mask(LVC_CPU_ALL);
+        b = run_float(LVC_BACKEND_CPU, 2, &s, gamma, beta, x, 19, 5, 13, &oc, &oh, &ow);
+        ck_assert(!memcmp(a, b, sizeof(float) * 19 * 5 * 13));
+        free(a);
+        free(b);
     }
 }
 END_TEST
@@ -870,6 +896,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_convt);
     tcase_add_test(tc, test_convt_asymmetric_stride);
     tcase_add_test(tc, test_gdn);
+    tcase_add_test(tc, test_gdn_simd);
     tcase_add_test(tc, test_linear);
     tcase_add_test(tc, test_qconv);
     tcase_add_test(tc, test_qconv_invalid);
