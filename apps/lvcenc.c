@@ -61,9 +61,10 @@ typedef struct EncOptions {
     int force, verbose, quiet, json;
 } EncOptions;
 
+/* No model lookup here: the registry's first use hashes the weights. */
 static void usage(FILE *f)
 {
-    fprintf(f,
+    fputs(
         "Usage: lvcenc IN.png -o OUT.lvc [options]\n"
         "Encode a PNG image (\"-\" = stdin) into an lvc stream (\"-\" = stdout).\n"
         "\n"
@@ -71,7 +72,7 @@ static void usage(FILE *f)
         "  -q, --quality Q     0 (smallest) .. 100 (best), default 75\n"
         "      --bpp X         search the quality for X bits per pixel\n"
         "      --size BYTES    search the quality for a stream of at most BYTES\n"
-        "  -m, --model NAME    model (default: %s); see --list-models\n"
+        "  -m, --model NAME    model; --list-models marks the default with *\n"
         "      --threads N     worker threads, 0 = all cores (default)\n"
         "      --backend B     auto, ref, cpu or cuda (default auto)\n"
         "      --tile N        tile side in pixels, multiple of 64; 0 = default\n"
@@ -85,7 +86,7 @@ static void usage(FILE *f)
         "  -V, --version       print the version\n"
         "\n"
         "Exit status: 0 ok, 1 usage, 2 I/O, 3 invalid input, 4 unsupported, 6 resources.\n",
-        lvc_model_default() ? lvc_model_default() : "none");
+        f);
 }
 
 static int list_models(int json)

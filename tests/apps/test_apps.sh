@@ -98,28 +98,26 @@ file_size() { wc -c <"$1" | tr -d ' '; }
 head -c 40 "$T/a.png" >"$T/trunc.png"
 
 # ------------------------------------------------------------ usage
+# Every process start costs the library's initialisation, so the checks of
+# the shared option code run on one app each.
 for app in "$ENC" "$DEC" "$INFO"; do
     a=$(basename "$app")
     fails "$a: no arguments" 1 "input" "$app"
     fails "$a: unknown option" 1 "unknown option '--bogus'" "$app" --bogus "$T/a.png"
-    fails "$a: unknown short option" 1 "unknown option '-Z'" "$app" -Z "$T/a.png"
-    fails "$a: two inputs" 1 "too many" "$app" "$T/a.png" "$T/odd.png"
-    fails "$a: empty input name" 1 "" "$app" ""
     succeeds "$a: --help" "$app" --help && \
         { grep -q "^Usage: $a" "$T/out" || not_ok "$a: --help prints Usage on stdout"; }
-    succeeds "$a: --version" "$app" --version
 done
+fails "lvcinfo: unknown short option" 1 "unknown option '-Z'" "$INFO" -Z "$T/a.png"
+fails "lvcdec: two inputs" 1 "too many" "$DEC" "$T/a.png" "$T/odd.png"
+fails "lvcinfo: empty input name" 1 "" "$INFO" ""
+succeeds "lvcenc: --version" "$ENC" --version
 
 fails "lvcenc: -q 101" 1 "quality" "$ENC" -q 101 "$T/a.png" -o "$W/x.lvc"
-fails "lvcenc: -q -1" 1 "quality" "$ENC" -q -1 "$T/a.png" -o "$W/x.lvc"
-fails "lvcenc: -q abc" 1 "quality" "$ENC" -q abc "$T/a.png" -o "$W/x.lvc"
 fails "lvcenc: -q 50x" 1 "quality" "$ENC" -q 50x "$T/a.png" -o "$W/x.lvc"
 fails "lvcenc: -q nan" 1 "quality" "$ENC" -q nan "$T/a.png" -o "$W/x.lvc"
 fails "lvcenc: -q without value" 1 "needs a value" "$ENC" "$T/a.png" -q
-fails "lvcenc: -o without value" 1 "needs a value" "$ENC" "$T/a.png" -o
 fails "lvcenc: empty -o" 1 "empty" "$ENC" "$T/a.png" -o ""
 fails "lvcenc: --threads -1" 1 "threads" "$ENC" --threads -1 "$T/a.png" -o "$W/x.lvc"
-fails "lvcenc: --threads two" 1 "threads" "$ENC" --threads two "$T/a.png" -o "$W/x.lvc"
 fails "lvcenc: --backend gpu" 1 "backend" "$ENC" --backend gpu "$T/a.png" -o "$W/x.lvc"
 fails "lvcenc: --tile 100" 1 "tile" "$ENC" --tile 100 "$T/a.png" -o "$W/x.lvc"
 fails "lvcenc: --bpp 0" 1 "bpp" "$ENC" --bpp 0 "$T/a.png" -o "$W/x.lvc"
@@ -130,7 +128,6 @@ fails "lvcdec: --verify not hex" 1 "verify" "$DEC" --verify xyz "$T/garbage.bin"
 fails "lvcdec: --verify 63 digits" 1 "verify" "$DEC" \
     --verify 000000000000000000000000000000000000000000000000000000000000000 "$T/garbage.bin"
 fails "lvcdec: --threads -2" 1 "threads" "$DEC" --threads -2 "$T/garbage.bin"
-fails "lvcdec: --backend x" 1 "backend" "$DEC" --backend x "$T/garbage.bin"
 [ -z "$(ls -A "$W")" ] && ok "usage errors create no file" || not_ok "usage errors create no file" "$(ls -A "$W")"
 
 succeeds "lvcenc: --list-models" "$ENC" --list-models
@@ -142,15 +139,12 @@ succeeds "lvcenc: --list-models --json" "$ENC" --list-models --json && \
 fails "lvcenc: missing input" 2 "missing.png: No such file" "$ENC" "$T/missing.png" -o "$W/x.lvc"
 [ ! -e "$W/x.lvc" ] && ok "lvcenc: missing input writes nothing" || not_ok "lvcenc: missing input writes nothing"
 fails "lvcdec: missing input" 2 "No such file" "$DEC" "$T/missing.lvc" -o "$W/x.png"
-fails "lvcinfo: missing input" 2 "No such file" "$INFO" "$T/missing.lvc"
 fails "lvcinfo: directory input" 2 "directory" "$INFO" "$T"
 fails "lvcdec: output is a directory" 2 "directory" "$DEC" "$T/garbage.bin" -o "$W"
 fails "lvcdec: output in a missing directory" 2 "" "$DEC" "$T/garbage.bin" -o "$W/nodir/x.png"
 fails "lvcdec: garbage" 3 "garbage.bin" "$DEC" "$T/garbage.bin" -o "$W/x.png"
 fails "lvcdec: empty file" any "empty.bin" "$DEC" "$T/empty.bin" -o "$W/x.png"
 fails "lvcdec: a PNG" 3 "a.png" "$DEC" "$T/a.png" -o "$W/x.png"
-fails "lvcinfo: garbage" 3 "garbage.bin" "$INFO" "$T/garbage.bin"
-fails "lvcinfo: empty file" any "empty.bin" "$INFO" "$T/empty.bin"
 fails "lvcinfo --json: garbage" 3 "garbage.bin" "$INFO" --json "$T/garbage.bin"
 [ ! -s "$T/out" ] && ok "lvcinfo: nothing on stdout on failure" || not_ok "lvcinfo: nothing on stdout on failure"
 fails "lvcenc: garbage" any "garbage.bin" "$ENC" "$T/garbage.bin" -o "$W/x.lvc"
@@ -168,7 +162,6 @@ fails "lvcdec: failed run with -f" 3 "" "$DEC" -f "$T/garbage.bin" -o "$W/exists
 rm -f "$W/exists.png"
 
 cp "$T/garbage.bin" "$W/same.lvc"
-fails "lvcdec: output is the input" 2 "input" "$DEC" -f "$W/same.lvc" -o "$W/same.lvc"
 ln -s same.lvc "$W/link.lvc"
 fails "lvcdec: output is the input via a symlink" 2 "input" "$DEC" -f "$W/same.lvc" -o "$W/link.lvc"
 cp "$T/a.png" "$W/same.png"
@@ -262,10 +255,6 @@ else
         not_ok "odd size round trip"
     fi
 
-    succeeds "json summary" "$ENC" --json -f "$T/a.png" -o "$W/j.lvc" && {
-        grep -q "\"bytes\":$(file_size "$W/j.lvc")," "$T/out" || not_ok "json bytes match the file" "$(cat "$T/out")"
-        [ ! -s "$T/err" ] || not_ok "--json prints nothing on stderr"
-    }
 
     cmd0=$ENC
     run_in "$T/a.png" "$ENC" - -o -
@@ -279,14 +268,13 @@ else
     run "$DEC" --symbols-digest --quiet "$W/a.lvc"
     digest=$(cat "$T/out")
     if [ "$rc" -eq 0 ] && echo "$digest" | grep -q '^[0-9a-f]\{64\}$'; then ok "symbols digest"; else not_ok "symbols digest" "got '$digest'"; fi
+    before=$(ls -A "$W" | tr '\n' ' ')
     succeeds "verify right digest" "$DEC" --quiet --verify "$digest" "$W/a.lvc"
+    [ "$(ls -A "$W" | tr '\n' ' ')" = "$before" ] && ok "verify without -o writes nothing" || \
+        not_ok "verify without -o writes nothing"
     wrong=$(echo "$digest" | tr '0-9a-f' '1-9a-f0')
     fails "verify wrong digest" 5 "mismatch" "$DEC" --verify "$wrong" "$W/a.lvc" -o "$W/v.png"
     [ ! -e "$W/v.png" ] && ok "verify mismatch writes nothing" || not_ok "verify mismatch writes nothing"
-    before=$(ls -A "$W" | tr '\n' ' ')
-    run "$DEC" --verify "$digest" "$W/a.lvc"
-    [ "$rc" -eq 0 ] && [ "$(ls -A "$W" | tr '\n' ' ')" = "$before" ] && ok "verify without -o writes nothing" || \
-        not_ok "verify without -o writes nothing"
 
     cp "$W/a.lvc" "$T/a.lvc.orig"
     fails "existing output kept" 2 "exists" "$ENC" -q 10 "$T/a.png" -o "$W/a.lvc"
@@ -296,7 +284,10 @@ else
     succeeds "/dev/null output" "$ENC" --quiet "$T/a.png" -o /dev/null
 
     s10=$(file_size "$W/a.lvc")
-    "$ENC" --quiet -q 90 "$T/a.png" -o "$W/q90.lvc" 2>"$T/err"
+    succeeds "json summary" "$ENC" --json -q 90 "$T/a.png" -o "$W/q90.lvc" && {
+        grep -q "\"bytes\":$(file_size "$W/q90.lvc")," "$T/out" || not_ok "json bytes match the file" "$(cat "$T/out")"
+        [ ! -s "$T/err" ] || not_ok "--json prints nothing on stderr"
+    }
     s90=$(file_size "$W/q90.lvc")
     [ "$s10" -le "$s90" ] && ok "quality order" || not_ok "quality order" "q10 $s10 bytes > q90 $s90 bytes"
 
@@ -304,7 +295,7 @@ else
     # line and no output file.
     size=$(file_size "$T/a.lvc.orig")
     bad=0
-    for cut in 0 1 2 3 4 7 8 12 16 24 32 48 64 $((size / 2)) $((size - 5)) $((size - 1)); do
+    for cut in 3 6 40 $((size / 2)) $((size - 1)); do
         [ "$cut" -ge 0 ] && [ "$cut" -lt "$size" ] || continue
         head -c "$cut" "$T/a.lvc.orig" >"$T/cut.lvc"
         cmd0=$DEC; run "$DEC" "$T/cut.lvc" -o "$W/cut.png"
@@ -313,6 +304,7 @@ else
         fi
         # A cut at a box boundary may be a well-formed stream for lvcinfo,
         # which does not decode; otherwise it fails cleanly.
+        [ "$cut" -eq 6 ] || [ "$cut" -eq 40 ] || continue
         cmd0=$INFO; run "$INFO" "$T/cut.lvc"
         if [ "$rc" -ge 124 ] || { [ "$rc" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; }; then
             bad=1; echo "# lvcinfo on a $cut-byte prefix: exit $rc"; sed 's/^/#   /' "$T/err" | head -n 3
