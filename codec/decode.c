@@ -1,0 +1,182 @@
+/*
+ * Image decoder: public lvc_decoder_* API.
+ */
+#include <string.h>
+
+#include "codec/alpha.h"
+#include "codec/container.h"
+#include "codec/latent.h"
+#include "codec/pipeline.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/sha256.h"
+#include "models/registry.h"
+
+struct LvcDecoder {
+    LvcDecoderSettings s;
+    LvcNn *nn;
+    LvcModel *model;
+    const LvcRegistryEntry *entry;  /* model currently open */
+    uint8_t digest[LVC_SHA256_SIZE];
+    int have_digest;
+};
+
+void lvc_decoder_default_settings(LvcDecoderSettings *s)
+{
+    if (!s)
+        return;
+    memset(s, 0, sizeof(*s));
+    s->backend = LVC_BACKEND_AUTO;
+}
+
+int lvc_decoder_open(LvcDecoder **dec, const LvcDecoderSettings *s)
+{
+    if (!dec)
+        return LVC_ERR_INVALID_ARG;
+    *dec = NULL;
+    if (!s || s->threads < 0 || s->backend < LVC_BACKEND_AUTO || s->backend > LVC_BACKEND_CUDA)
+        return LVC_ERR_INVALID_ARG;
+    LvcDecoder *d = lvc_calloc(1, sizeof(*d));
+    if (!d)
+        return LVC_ERR_NOMEM;
+    d->s = *s;
+    int ret = lvc_nn_open(&d->nn, s->backend, s->threads);
+    if (ret < 0) {
+        lvc_free(d);
+        return ret;
+    }
+    *dec = d;
+    return 0;
+}
+
+void lvc_decoder_close(LvcDecoder **dec)
+{
+    if (!dec || !*dec)
+        return;
+    LvcDecoder *d = *dec;
+    lvc_model_close(&d->model, d->nn);
+    lvc_nn_close(&d->nn);
+    lvc_free(d);
+    *dec = NULL;
+}
+
+int lvc_decoder_symbols_digest(const LvcDecoder *dec, uint8_t digest[32])
+{
+    if (!dec || !digest)
+        return LVC_ERR_INVALID_ARG;
+    if (!dec->have_digest)
+        return LVC_ERR_INVALID_ARG;
+    memcpy(digest, dec->digest, LVC_SHA256_SIZE);
+    return 0;
+}
+
+static int select_model(LvcDecoder *d, const LvcContainer *ct)
+{
+    const LvcRegistryEntry *e = lvc_registry_by_id(ct->hdr.model_id);
+    if (!e) {
+        lvc_log(LVC_LOG_ERROR, "stream needs model id %u, which this build does not have",
+                ct->hdr.model_id);
+        return LVC_ERR_MODEL_UNKNOWN;
+    }
+    int ret = lvc_container_check_model(ct, e->info.id, e->info.weights_hash);
+    if (ret < 0)
+        return ret;
+    if (d->entry == e && d->model)
+        return 0;
+    lvc_model_close(&d->model, d->nn);
+    d->entry = NULL;
+    if ((ret = lvc_model_open(&d->model, e->info.name, d->nn)) < 0)
+        return ret;
+    d->entry = e;
+    return 0;
+}
+
+int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *img)
+{
+    if (img)
+        memset(img, 0, sizeof(*img));
+    if (!d || !buf || !img)
+        return LVC_ERR_INVALID_ARG;
+    d->have_digest = 0;
+    LvcContainerLimits lim = { 0 };
+    lim.max_pixels = d->s.max_pixels ? d->s.max_pixels : LVC_DEFAULT_MAX_DEC_PIXELS;
+    LvcContainer ct;
+    LvcTensor yhat = { 0 };
+    uint8_t(*tile_digests)[LVC_SHA256_SIZE] = NULL;
+    float *inv_gain = NULL, *gain = NULL;
+    int ret = lvc_container_parse(buf, size, &lim, &ct);
+    if (ret < 0)
+        return ret;
+    const LvcImageHeader *h = &ct.hdr;
+    if (h->color != LVC_COLOR_RGB) {
+        ret = LVC_ERR_UNSUPPORTED;
+        goto end;
+    }
+    if ((ret = select_model(d, &ct)) < 0)
+        goto end;
+    const LvcModel *m = d->model;
+    /* Tiles are whole multiples of 64 pixels except where the image ends. */
+    const uint32_t tw = h->tile_w == h->width ? (h->width + 63) / 64 * 64 : h->tile_w;
+    const uint32_t th = h->tile_h == h->height ? (h->height + 63) / 64 * 64 : h->tile_h;
+    LvcGeometry g;
+    if (tw % LVC_PAD_MULTIPLE || th % LVC_PAD_MULTIPLE || tw > INT32_MAX || th > INT32_MAX ||
+        lvc_geometry_init(&g, (int)h->width, (int)h->height, (int)tw, (int)th) < 0 ||
+        (uint32_t)(g.tiles_x * g.tiles_y) != h->num_tiles) {
+        ret = LVC_ERR_CORRUPT;
+        goto end;
+    }
+    const size_t yelems = (size_t)m->M * g.hl * g.wl;
+    yhat.data = lvc_malloc_array(yelems, sizeof(float));
+    tile_digests = lvc_malloc_array(h->num_tiles, sizeof(*tile_digests));
+    gain = lvc_malloc_array((size_t)m->M, sizeof(float));
+    inv_gain = lvc_malloc_array((size_t)m->M, sizeof(float));
+    if (!yhat.data || !tile_digests || !gain || !inv_gain) {
+        ret = LVC_ERR_NOMEM;
+        goto end;
+    }
+    yhat.c = m->M;
+    yhat.h = g.hl;
+    yhat.w = g.wl;
+    yhat.dtype = LVC_NN_F32;
+    lvc_model_gains(m, (float)h->quality / LVC_QUALITY_SCALE, gain, inv_gain);
+    for (uint32_t t = 0; t < h->num_tiles; t++) {
+        const LvcSubstream *sz = lvc_container_find(&ct, t, 0, LVC_SUB_Z);
+        const LvcSubstream *sy = lvc_container_find(&ct, t, 0, LVC_SUB_Y);
+        if (!sz || !sy) {
+            ret = LVC_ERR_CORRUPT;
+            goto end;
+        }
+        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, sz->data, sz->size, sy->data,
+                                          sy->size, inv_gain, &yhat, tile_digests[t])) < 0)
+            goto end;
+    }
+    if ((ret = lvc_image_alloc(img, (int)h->width, (int)h->height, h->channels, h->bit_depth)) < 0)
+        goto end;
+    if ((ret = lvc_pipeline_synthesis(m, d->nn, &g, &yhat, img)) < 0)
+        goto end;
+    if (h->alpha_mode == LVC_ALPHA_ZLIB) {
+        for (uint32_t t = 0; t < h->num_tiles; t++) {
+            const LvcSubstream *sa = lvc_container_find(&ct, t, 0, LVC_SUB_ALPHA);
+            uint32_t x0, y0, w, hh;
+            if (!sa) {
+                ret = LVC_ERR_CORRUPT;
+                goto end;
+            }
+            lvc_container_tile_rect(h, t, &x0, &y0, &w, &hh);
+            if ((ret = lvc_alpha_decode(img, x0, y0, w, hh, sa->data, sa->size)) < 0)
+                goto end;
+        }
+    }
+    lvc_sha256((const uint8_t *)tile_digests, (size_t)h->num_tiles * LVC_SHA256_SIZE, d->digest);
+    d->have_digest = 1;
+    ret = 0;
+end:
+    if (ret < 0)
+        lvc_image_free(img);
+    lvc_free(yhat.data);
+    lvc_free(tile_digests);
+    lvc_free(gain);
+    lvc_free(inv_gain);
+    lvc_container_free(&ct);
+    return ret;
+}

@@ -1,0 +1,290 @@
+/*
+ * Entropy coding of the latents (codec/latent.h). Everything that decides a
+ * probability here is integer: z_hat, the integer hyper-synthesis, the
+ * scale index and the mean; floats appear only in the encoder's rounding of
+ * y and in the decoder's y_hat handed to the float synthesis.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/latent.h"
+#include "common/mem.h"
+#include "entropy/rans.h"
+
+void lvc_latent_streams_free(LvcLatentStreams *s)
+{
+    if (!s)
+        return;
+    for (int t = 0; t < s->ntiles; t++) {
+        if (s->z)
+            free(s->z[t]);
+        if (s->y)
+            free(s->y[t]);
+    }
+    lvc_free(s->z);
+    lvc_free(s->y);
+    lvc_free(s->z_size);
+    lvc_free(s->y_size);
+    memset(s, 0, sizeof(*s));
+}
+
+static inline int16_t sat16(float v)
+{
+    if (!(v > -32768.0f))
+        return -32768;
+    if (v > 32767.0f)
+        return 32767;
+    return (int16_t)floorf(v + 0.5f);
+}
+
+static inline int32_t round_i32(float v)
+{
+    if (!(v > -1073741824.0f))
+        return -1073741824;
+    if (v > 1073741824.0f)
+        return 1073741824;
+    return (int32_t)floorf(v + 0.5f);
+}
+
+/* Tile buffers: integer hyper-latents and the h_s outputs. */
+typedef struct TileBufs {
+    LvcTensor zhat, params;
+    int16_t *zh_host, *par_host;
+} TileBufs;
+
+static void tile_bufs_free(LvcNn *nn, TileBufs *b)
+{
+    lvc_nn_tensor_free(nn, &b->zhat);
+    lvc_nn_tensor_free(nn, &b->params);
+    lvc_free(b->zh_host);
+    lvc_free(b->par_host);
+    memset(b, 0, sizeof(*b));
+}
+
+static int tile_bufs_alloc(const LvcModel *m, LvcNn *nn, int th, int tw, TileBufs *b)
+{
+    memset(b, 0, sizeof(*b));
+    const int zh = th / LVC_MODEL_ZSCALE, zw = tw / LVC_MODEL_ZSCALE;
+    int ret;
+    if ((ret = lvc_nn_tensor_alloc(nn, &b->zhat, m->N, zh, zw, LVC_NN_I16, 0)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &b->params, 2 * m->M, th, tw, LVC_NN_I16, m->out_fa)) < 0)
+        goto error;
+    b->zh_host = lvc_malloc_array(lvc_tensor_elems(&b->zhat), sizeof(int16_t));
+    b->par_host = lvc_malloc_array(lvc_tensor_elems(&b->params), sizeof(int16_t));
+    if (!b->zh_host || !b->par_host) {
+        ret = LVC_ERR_NOMEM;
+        goto error;
+    }
+    return 0;
+error:
+    tile_bufs_free(nn, b);
+    return ret;
+}
+
+/* params = h_s(z_hat) with z_hat from host memory; leaves the result in
+ * b->par_host. */
+static int run_hyper_synthesis(const LvcModel *m, LvcNn *nn, TileBufs *b)
+{
+    int ret;
+    b->zhat.frac = 0;
+    b->params.frac = m->out_fa;
+    if ((ret = lvc_nn_tensor_write(nn, &b->zhat, b->zh_host)) < 0 ||
+        (ret = lvc_model_hyper_synthesis(m, nn, &b->zhat, &b->params)) < 0 ||
+        (ret = lvc_nn_tensor_read(nn, &b->params, b->par_host)) < 0)
+        return ret;
+    return 0;
+}
+
+static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const LvcTensor *y,
+                       const float *gain, int t, LvcLatentStreams *out)
+{
+    int lx0, ly0, lx1, ly1;
+    lvc_geometry_tile(g, t, &lx0, &ly0, &lx1, &ly1);
+    const int tw = lx1 - lx0, th = ly1 - ly0;
+    const int zh = th / LVC_MODEL_ZSCALE, zw = tw / LVC_MODEL_ZSCALE;
+    const size_t tpix = (size_t)tw * th;
+    TileBufs b;
+    LvcTensor yt = { 0 }, zt = { 0 };
+    float *yh = NULL, *zf = NULL;
+    LvcRansEnc ez, ey;
+    lvc_rans_enc_init(&ez);
+    lvc_rans_enc_init(&ey);
+    int ret = tile_bufs_alloc(m, nn, th, tw, &b);
+    if (ret < 0)
+        return ret;
+    yh = lvc_malloc_array((size_t)m->M * tpix, sizeof(float));
+    zf = lvc_malloc_array((size_t)m->N * zh * zw, sizeof(float));
+    if (!yh || !zf) {
+        ret = LVC_ERR_NOMEM;
+        goto end;
+    }
+    /* gained latents of the tile */
+    const float *ysrc = (const float *)y->data;
+    for (int c = 0; c < m->M; c++)
+        for (int yy = 0; yy < th; yy++)
+            for (int xx = 0; xx < tw; xx++)
+                yh[((size_t)c * th + yy) * tw + xx] =
+                    ysrc[((size_t)c * g->hl + ly0 + yy) * g->wl + lx0 + xx] * gain[c];
+    if ((ret = lvc_nn_tensor_alloc(nn, &yt, m->M, th, tw, LVC_NN_F32, 0)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &zt, m->N, zh, zw, LVC_NN_F32, 0)) < 0 ||
+        (ret = lvc_nn_tensor_write(nn, &yt, yh)) < 0 ||
+        (ret = lvc_model_hyper_analysis(m, nn, &yt, &zt)) < 0 ||
+        (ret = lvc_nn_tensor_read(nn, &zt, zf)) < 0)
+        goto end;
+    const size_t zn = (size_t)m->N * zh * zw;
+    for (size_t i = 0; i < zn; i++)
+        b.zh_host[i] = sat16(zf[i]);
+    if ((ret = run_hyper_synthesis(m, nn, &b)) < 0)
+        goto end;
+
+    /* z: channel c uses the factorized table c */
+    const size_t zplane = (size_t)zh * zw;
+    for (int c = 0; c < m->N; c++)
+        for (size_t i = 0; i < zplane; i++)
+            if ((ret = lvc_rans_enc_put(&ez, &m->z_cdf.tables[c], b.zh_host[c * zplane + i])) < 0)
+                goto end;
+    /* y: Gaussian table by scale index, centred on the integer mean */
+    const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
+    for (int c = 0; c < m->M; c++) {
+        const int16_t *sc = b.par_host + (size_t)c * tpix;
+        const int16_t *mu = b.par_host + (size_t)(m->M + c) * tpix;
+        const float *yc = yh + (size_t)c * tpix;
+        for (size_t i = 0; i < tpix; i++) {
+            const int idx = lvc_scale_index_q(sc[i], m->out_fa);
+            const int32_t q = round_i32(yc[i] - (float)mu[i] * inv_mean_scale);
+            if ((ret = lvc_rans_enc_put(&ey, &m->y_cdf.tables[idx], q)) < 0)
+                goto end;
+        }
+    }
+    if ((ret = lvc_rans_enc_finish_alloc(&ez, &out->z[t], &out->z_size[t])) < 0 ||
+        (ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t])) < 0)
+        goto end;
+end:
+    lvc_rans_enc_free(&ez);
+    lvc_rans_enc_free(&ey);
+    lvc_nn_tensor_free(nn, &yt);
+    lvc_nn_tensor_free(nn, &zt);
+    lvc_free(yh);
+    lvc_free(zf);
+    tile_bufs_free(nn, &b);
+    return ret;
+}
+
+int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const LvcTensor *y,
+                      float q, LvcLatentStreams *out)
+{
+    memset(out, 0, sizeof(*out));
+    const int ntiles = g->tiles_x * g->tiles_y;
+    float *gain = lvc_malloc_array((size_t)m->M, sizeof(float));
+    float *inv_gain = lvc_malloc_array((size_t)m->M, sizeof(float));
+    int ret = LVC_ERR_NOMEM;
+    out->ntiles = ntiles;
+    out->z = lvc_calloc((size_t)ntiles, sizeof(*out->z));
+    out->y = lvc_calloc((size_t)ntiles, sizeof(*out->y));
+    out->z_size = lvc_calloc((size_t)ntiles, sizeof(*out->z_size));
+    out->y_size = lvc_calloc((size_t)ntiles, sizeof(*out->y_size));
+    if (!gain || !inv_gain || !out->z || !out->y || !out->z_size || !out->y_size)
+        goto end;
+    lvc_model_gains(m, q, gain, inv_gain);
+    for (int t = 0; t < ntiles; t++)
+        if ((ret = encode_tile(m, nn, g, y, gain, t, out)) < 0)
+            goto end;
+    ret = 0;
+end:
+    if (ret < 0)
+        lvc_latent_streams_free(out);
+    lvc_free(gain);
+    lvc_free(inv_gain);
+    return ret;
+}
+
+static void digest_i16(LvcSha256 *s, const int16_t *v, size_t n)
+{
+    uint8_t buf[512];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        buf[k++] = (uint8_t)((uint16_t)v[i] & 0xff);
+        buf[k++] = (uint8_t)((uint16_t)v[i] >> 8);
+        if (k == sizeof(buf)) {
+            lvc_sha256_update(s, buf, k);
+            k = 0;
+        }
+    }
+    lvc_sha256_update(s, buf, k);
+}
+
+int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, int t,
+                           const uint8_t *zbuf, size_t zsize, const uint8_t *ybuf, size_t ysize,
+                           const float *inv_gain, LvcTensor *yhat,
+                           uint8_t tile_digest[LVC_SHA256_SIZE])
+{
+    int lx0, ly0, lx1, ly1;
+    lvc_geometry_tile(g, t, &lx0, &ly0, &lx1, &ly1);
+    const int tw = lx1 - lx0, th = ly1 - ly0;
+    const int zh = th / LVC_MODEL_ZSCALE, zw = tw / LVC_MODEL_ZSCALE;
+    const size_t tpix = (size_t)tw * th;
+    TileBufs b;
+    LvcRansDec dz, dy;
+    LvcSha256 sha;
+    uint8_t qbuf[512];
+    int ret = tile_bufs_alloc(m, nn, th, tw, &b);
+    if (ret < 0)
+        return ret;
+    lvc_sha256_init(&sha);
+    if ((ret = lvc_rans_dec_init(&dz, zbuf, zsize)) < 0)
+        goto end;
+    const size_t zplane = (size_t)zh * zw;
+    for (int c = 0; c < m->N; c++) {
+        for (size_t i = 0; i < zplane; i++) {
+            const int32_t v = lvc_rans_dec_get(&dz, &m->z_cdf.tables[c]);
+            if (v < -32768 || v > 32767) {
+                ret = LVC_ERR_CORRUPT;
+                goto end;
+            }
+            b.zh_host[c * zplane + i] = (int16_t)v;
+        }
+    }
+    if ((ret = lvc_rans_dec_finish(&dz)) < 0)
+        goto end;
+    digest_i16(&sha, b.zh_host, (size_t)m->N * zplane);
+    if ((ret = run_hyper_synthesis(m, nn, &b)) < 0)
+        goto end;
+    if ((ret = lvc_rans_dec_init(&dy, ybuf, ysize)) < 0)
+        goto end;
+    float *ydst = (float *)yhat->data;
+    const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
+    size_t k = 0;
+    for (int c = 0; c < m->M; c++) {
+        const int16_t *sc = b.par_host + (size_t)c * tpix;
+        const int16_t *mu = b.par_host + (size_t)(m->M + c) * tpix;
+        for (int yy = 0; yy < th; yy++) {
+            float *row = ydst + ((size_t)c * g->hl + ly0 + yy) * g->wl + lx0;
+            for (int xx = 0; xx < tw; xx++) {
+                const size_t i = (size_t)yy * tw + xx;
+                const int idx = lvc_scale_index_q(sc[i], m->out_fa);
+                const int32_t q = lvc_rans_dec_get(&dy, &m->y_cdf.tables[idx]);
+                /* exact: |q| < 2^30 and the mean has out_fa fractional bits */
+                const int64_t fixed = (int64_t)q * (1 << m->out_fa) + mu[i];
+                row[xx] = (float)((double)fixed * inv_mean_scale) * inv_gain[c];
+                const uint32_t u = (uint32_t)q;
+                qbuf[k++] = (uint8_t)u;
+                qbuf[k++] = (uint8_t)(u >> 8);
+                qbuf[k++] = (uint8_t)(u >> 16);
+                qbuf[k++] = (uint8_t)(u >> 24);
+                if (k == sizeof(qbuf)) {
+                    lvc_sha256_update(&sha, qbuf, k);
+                    k = 0;
+                }
+            }
+        }
+    }
+    lvc_sha256_update(&sha, qbuf, k);
+    if ((ret = lvc_rans_dec_finish(&dy)) < 0)
+        goto end;
+    lvc_sha256_final(&sha, tile_digest);
+    ret = 0;
+end:
+    tile_bufs_free(nn, &b);
+    return ret;
+}

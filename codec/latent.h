@@ -1,0 +1,43 @@
+/*
+ * Entropy coding of the latents of every tile (codec/latent.c).
+ *
+ * Per tile (normative, doc/bitstream.md "Latent substreams"):
+ *   Z substream: z_hat[c][y][x] for c, y, x in order, each coded with the
+ *     model's factorized table of channel c (escape for values outside it).
+ *     z_hat must lie in [-32768, 32767].
+ *   Y substream: params = h_s(z_hat) (integer, doc/integer-nn.md); for c, y,
+ *     x in order, q[c][y][x] coded with the Gaussian table
+ *     lvc_scale_index_q(params[c][y][x], out_fa); the latent is
+ *     y_hat = (q * 2^out_fa + params[M + c][y][x]) / 2^out_fa.
+ */
+#ifndef LVC_CODEC_LATENT_H
+#define LVC_CODEC_LATENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/pipeline.h"
+#include "common/sha256.h"
+
+typedef struct LvcLatentStreams {
+    int ntiles;
+    uint8_t **z, **y;          /* malloc'd substreams per tile */
+    size_t *z_size, *y_size;
+} LvcLatentStreams;
+
+/* Code y (M x hl x wl, gain-free) at quality q into per-tile substreams. */
+int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const LvcTensor *y,
+                      float q, LvcLatentStreams *out);
+void lvc_latent_streams_free(LvcLatentStreams *s);
+
+/* Decode tile t from its substreams into yhat (M x hl x wl host floats,
+ * gain removed with inv_gain). tile_digest gets the SHA-256 of the tile's
+ * decoded symbols: z_hat as int16 LE, then q as int32 LE, in coding order.
+ * The stream's symbols digest is the SHA-256 of the tile digests in tile
+ * order (so tiles may be decoded in parallel). */
+int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, int t,
+                           const uint8_t *zbuf, size_t zsize, const uint8_t *ybuf, size_t ysize,
+                           const float *inv_gain, LvcTensor *yhat,
+                           uint8_t tile_digest[LVC_SHA256_SIZE]);
+
+#endif /* LVC_CODEC_LATENT_H */

@@ -1,0 +1,259 @@
+/*
+ * Forward graphs shared by the autoencoder architectures (models/model.h).
+ * Activations come from two or three ping-pong tensors allocated once per
+ * call at the largest size the graph needs, never per layer.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "models/model.h"
+#include "models/modelfile.h"
+#include "models/registry.h"
+
+/* A flat buffer of at least elems elements, reshaped per layer (c*h*w
+ * never exceeds what was allocated). */
+static int alloc_flat(LvcNn *nn, LvcTensor *t, size_t elems, LvcNnDType dt)
+{
+    const size_t row = 4096;
+    const size_t rows = (elems + row - 1) / row;
+    if (rows > LVC_NN_MAX_DIM)
+        return LVC_ERR_LIMIT;
+    return lvc_nn_tensor_alloc(nn, t, 1, (int)rows, (int)row, dt, 0);
+}
+
+static int alloc_f32(LvcNn *nn, LvcTensor *t, size_t elems)
+{
+    return alloc_flat(nn, t, elems, LVC_NN_F32);
+}
+
+static void reshape(LvcTensor *t, int c, int h, int w)
+{
+    t->c = c;
+    t->h = h;
+    t->w = w;
+}
+
+void lvc_model_gains(const LvcModel *m, float quality, float *gain, float *inv_gain)
+{
+    if (!(quality >= 0.0f))
+        quality = 0.0f;
+    if (quality > 100.0f)
+        quality = 100.0f;
+    const double pos = (double)quality / 100.0 * (m->L - 1);
+    int lo = (int)floor(pos);
+    if (lo > m->L - 2)
+        lo = m->L - 2;
+    const double t = pos - lo;
+    const float *g0 = m->gain + (size_t)lo * m->M, *g1 = g0 + m->M;
+    const float *i0 = m->inv_gain + (size_t)lo * m->M, *i1 = i0 + m->M;
+    for (int c = 0; c < m->M; c++) {
+        gain[c] = (float)exp((1.0 - t) * log(g0[c]) + t * log(g1[c]));
+        inv_gain[c] = (float)exp((1.0 - t) * log(i0[c]) + t * log(i1[c]));
+    }
+}
+
+int lvc_model_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *x, LvcTensor *y)
+{
+    if (x->c != 3 || x->h % 16 || x->w % 16 || y->c != m->M || y->h != x->h / 16 ||
+        y->w != x->w / 16)
+        return LVC_ERR_INVALID_ARG;
+    LvcTensor a = { 0 }, b = { 0 };
+    const size_t big = (size_t)m->N * (x->h / 2) * (x->w / 2);
+    int ret;
+    if ((ret = alloc_f32(nn, &a, big)) < 0 || (ret = alloc_f32(nn, &b, big)) < 0)
+        goto end;
+    const LvcTensor *in = x;
+    int h = x->h, w = x->w;
+    for (int i = 0; i < 3; i++) {
+        h /= 2;
+        w /= 2;
+        reshape(&a, m->N, h, w);
+        if ((ret = lvc_nn_forward(nn, m->ga_conv[i], in, &a)) < 0)
+            goto end;
+        reshape(&b, m->N, h, w);   /* b may be `in`: reshape only after use */
+        if ((ret = lvc_nn_forward(nn, m->ga_gdn[i], &a, &b)) < 0)
+            goto end;
+        in = &b;
+    }
+    ret = lvc_nn_forward(nn, m->ga_conv[3], in, y);
+end:
+    lvc_nn_tensor_free(nn, &a);
+    lvc_nn_tensor_free(nn, &b);
+    return ret;
+}
+
+int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, LvcTensor *z)
+{
+    if (y->c != m->M || y->h % 4 || y->w % 4 || z->c != m->N || z->h != y->h / 4 ||
+        z->w != y->w / 4)
+        return LVC_ERR_INVALID_ARG;
+    LvcTensor a = { 0 }, b = { 0 };
+    int ret;
+    const size_t big = (size_t)m->N * y->h * y->w;
+    if ((ret = alloc_f32(nn, &a, big)) < 0 || (ret = alloc_f32(nn, &b, big)) < 0)
+        goto end;
+    reshape(&a, m->N, y->h, y->w);
+    if ((ret = lvc_nn_forward(nn, m->ha_conv[0], y, &a)) < 0 ||
+        (ret = lvc_nn_act(nn, &a, &a, LVC_ACT_RELU, 0.0f)) < 0)
+        goto end;
+    reshape(&b, m->N, y->h / 2, y->w / 2);
+    if ((ret = lvc_nn_forward(nn, m->ha_conv[1], &a, &b)) < 0 ||
+        (ret = lvc_nn_act(nn, &b, &b, LVC_ACT_RELU, 0.0f)) < 0)
+        goto end;
+    ret = lvc_nn_forward(nn, m->ha_conv[2], &b, z);
+end:
+    lvc_nn_tensor_free(nn, &a);
+    lvc_nn_tensor_free(nn, &b);
+    return ret;
+}
+
+int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zhat,
+                              LvcTensor *params)
+{
+    if (zhat->c != m->N || zhat->dtype != LVC_NN_I16 || params->dtype != LVC_NN_I16 ||
+        params->c != 2 * m->M || params->h != 4 * zhat->h || params->w != 4 * zhat->w)
+        return LVC_ERR_INVALID_ARG;
+    LvcTensor a = { 0 }, b = { 0 };
+    int ret;
+    /* widest intermediate: 6N channels at 2x before the shuffle, or 4N at 1x */
+    const size_t big = (size_t)6 * m->N * (2 * zhat->h) * (2 * zhat->w);
+    if ((ret = alloc_flat(nn, &a, big, LVC_NN_I16)) < 0 ||
+        (ret = alloc_flat(nn, &b, big, LVC_NN_I16)) < 0)
+        goto end;
+    const LvcTensor *in = zhat;
+    int h = zhat->h, w = zhat->w;
+    for (int i = 0; i < 2; i++) {
+        const LvcNnLayer *l = m->hs_conv[i];
+        const int cout = m->hs_cout[i];
+        reshape(&a, cout, h, w);
+        if ((ret = lvc_nn_forward(nn, l, in, &a)) < 0)
+            goto end;
+        h *= 2;
+        w *= 2;
+        reshape(&b, cout / 4, h, w);
+        b.frac = a.frac;
+        if ((ret = lvc_nn_pixel_shuffle(nn, &a, 2, &b)) < 0)
+            goto end;
+        in = &b;
+    }
+    ret = lvc_nn_forward(nn, m->hs_conv[2], in, params);
+end:
+    lvc_nn_tensor_free(nn, &a);
+    lvc_nn_tensor_free(nn, &b);
+    return ret;
+}
+
+int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, LvcTensor *x)
+{
+    if (yhat->c != m->M || x->c != 3 || x->h != 16 * yhat->h || x->w != 16 * yhat->w)
+        return LVC_ERR_INVALID_ARG;
+    LvcTensor a = { 0 }, b = { 0 };
+    int ret;
+    const size_t big = (size_t)4 * m->N * (4 * yhat->h) * (4 * yhat->w);
+    if ((ret = alloc_f32(nn, &a, big)) < 0 || (ret = alloc_f32(nn, &b, big)) < 0)
+        goto end;
+    const LvcTensor *in = yhat;
+    int h = yhat->h, w = yhat->w;
+    for (int i = 0; i < 3; i++) {
+        reshape(&a, 4 * m->N, h, w);
+        if ((ret = lvc_nn_forward(nn, m->gs_conv[i], in, &a)) < 0)
+            goto end;
+        h *= 2;
+        w *= 2;
+        reshape(&b, m->N, h, w);
+        if ((ret = lvc_nn_pixel_shuffle(nn, &a, 2, &b)) < 0)
+            goto end;
+        reshape(&a, m->N, h, w);
+        if ((ret = lvc_nn_forward(nn, m->gs_igdn[i], &b, &a)) < 0)
+            goto end;
+        /* swap so the next layer reads from a and writes into b's storage */
+        LvcTensor t = a;
+        a = b;
+        b = t;
+        in = &b;
+    }
+    reshape(&a, 12, h, w);
+    if ((ret = lvc_nn_forward(nn, m->gs_conv[3], in, &a)) < 0)
+        goto end;
+    ret = lvc_nn_pixel_shuffle(nn, &a, 2, x);
+end:
+    lvc_nn_tensor_free(nn, &a);
+    lvc_nn_tensor_free(nn, &b);
+    return ret;
+}
+
+double lvc_model_macs_per_pixel(int N, int M, int decoder)
+{
+    const double n = N, m = M;
+    /* g_s: sub-pixel convs at 1/256, 1/64, 1/16, 1/4 of the pixels (output
+     * positions before the shuffle), IGDN at 1/64, 1/16, 1/4. */
+    double macs = 9 * m * 4 * n / 256 + 36 * n * n / 64 + 36 * n * n / 16 + 9 * n * 12 / 4 +
+                  n * n * (1.0 / 64 + 1.0 / 16 + 1.0 / 4);
+    /* h_s (integer): at 1/4096, 1/1024 and 1/256 */
+    macs += 9 * n * 4 * n / 4096 + 9 * n * 6 * n / 1024 + 9 * 1.5 * n * 2 * m / 256;
+    if (!decoder) {
+        macs += 25 * 3 * n / 4 + 25 * n * n / 16 + 25 * n * n / 64 + 25 * n * m / 256 +
+                n * n * (1.0 / 4 + 1.0 / 16 + 1.0 / 64);
+        macs += 9 * m * n / 256 + 25 * n * n / 1024 + 25 * n * n / 4096;
+    }
+    return macs;
+}
+
+void lvc_model_close(LvcModel **pm, LvcNn *nn)
+{
+    if (!pm || !*pm)
+        return;
+    LvcModel *m = *pm;
+    LvcNnLayer **layers[] = { m->ga_conv, m->gs_conv };
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 4; i++)
+            lvc_nn_layer_free(nn, &layers[k][i]);
+    for (int i = 0; i < 3; i++) {
+        lvc_nn_layer_free(nn, &m->ga_gdn[i]);
+        lvc_nn_layer_free(nn, &m->gs_igdn[i]);
+        lvc_nn_layer_free(nn, &m->ha_conv[i]);
+        lvc_nn_layer_free(nn, &m->hs_conv[i]);
+    }
+    lvc_cdf_set_free(&m->z_cdf);
+    lvc_cdf_set_free(&m->y_cdf);
+    lvc_free(m);
+    *pm = NULL;
+}
+
+int lvc_model_open(LvcModel **pm, const char *name, LvcNn *nn)
+{
+    if (!pm)
+        return LVC_ERR_INVALID_ARG;
+    *pm = NULL;
+    const LvcRegistryEntry *e = lvc_registry_by_name(name);
+    if (!e)
+        return LVC_ERR_MODEL_UNKNOWN;
+    LvcModel *m = lvc_calloc(1, sizeof(*m));
+    if (!m)
+        return LVC_ERR_NOMEM;
+    m->info = &e->info;
+    m->arch = e->arch;
+    LvcModelFile *mf = NULL;
+    int ret = lvc_modelfile_open_mem(e->blob, e->size, &mf);
+    if (ret < 0)
+        goto error;
+    switch (e->arch) {
+    case LVC_ARCH_MEANSCALE:
+        ret = lvc_meanscale_load(m, mf, nn);
+        break;
+    default:
+        ret = LVC_ERR_UNSUPPORTED;
+    }
+    if (ret < 0)
+        goto error;
+    if ((ret = lvc_cdf_set_default(&m->y_cdf, LVC_DIST_GAUSSIAN, LVC_Y_CDF_PREC)) < 0)
+        goto error;
+    lvc_modelfile_close(&mf);
+    *pm = m;
+    return 0;
+error:
+    lvc_modelfile_close(&mf);
+    lvc_model_close(&m, nn);
+    return ret;
+}

@@ -1,0 +1,83 @@
+/*
+ * Learned autoencoder models: the internal interface the codec uses.
+ *
+ * A model couples an architecture (the hyperparameters and forward graphs in
+ * models/<arch>.c) with a weight file (.lvcm). Layers are created on one nn
+ * context (backend); a model is used by one thread at a time.
+ *
+ * Graph (every architecture of the image zoo):
+ *   y      = g_a(x) * gain(q)            float, encoder only
+ *   z      = h_a(y)                      float, encoder only
+ *   z_hat  = round(z)                    integers, factorized prior (z_cdf)
+ *   params = h_s(z_hat)                  INTEGER network: int16 at out_fa bits,
+ *                                        channels [0, M) scales, [M, 2M) means
+ *   y_hat  = q + mean                    q entropy-coded with the Gaussian
+ *                                        table chosen by the scale
+ *   x_hat  = g_s(y_hat * inv_gain(q))    float
+ */
+#ifndef LVC_MODELS_MODEL_H
+#define LVC_MODELS_MODEL_H
+
+#include <stdint.h>
+
+#include "lvc/lvc.h"
+#include "entropy/cdf.h"
+#include "nn/nn.h"
+
+#define LVC_MODEL_DOWNSCALE 16   /* pixels per latent */
+#define LVC_MODEL_ZSCALE    4    /* latents per hyper-latent */
+#define LVC_MODEL_MAX_LEVELS 16
+#define LVC_Y_CDF_PREC       16   /* precision of the Gaussian tables */
+
+typedef enum LvcArch {
+    LVC_ARCH_MEANSCALE = 1,
+} LvcArch;
+
+typedef struct LvcModelFile LvcModelFile;
+
+typedef struct LvcModel {
+    const LvcModelInfo *info;
+    LvcArch arch;
+    int N, M, L;
+    int out_fa;                          /* h_s output fractional bits */
+    float gain[LVC_MODEL_MAX_LEVELS * 1024];
+    float inv_gain[LVC_MODEL_MAX_LEVELS * 1024];
+    LvcNnLayer *ga_conv[4], *ga_gdn[3];
+    LvcNnLayer *gs_conv[4], *gs_igdn[3];
+    LvcNnLayer *ha_conv[3];
+    LvcNnLayer *hs_conv[3];
+    int hs_shuffle[3];                   /* pixel-shuffle factor after layer */
+    int hs_cout[3];                      /* output channels of h_s layers */
+    LvcCdfSet z_cdf;                     /* one table per z channel */
+    LvcCdfSet y_cdf;                     /* Gaussian tables by scale index */
+} LvcModel;
+
+/* Open the registered model `name` (NULL = default) on nn. On success *m
+ * is owned by the caller (lvc_model_close with the same nn); on failure
+ * *m is NULL. */
+int lvc_model_open(LvcModel **m, const char *name, LvcNn *nn);
+void lvc_model_close(LvcModel **m, LvcNn *nn);
+
+/* Architecture loaders (models/<arch>.c): fill m from a weight file. */
+int lvc_meanscale_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn);
+
+/* Gain vectors for a quality in [0, 100] (log-linear interpolation between
+ * the trained levels). gain and inv_gain have M entries. */
+void lvc_model_gains(const LvcModel *m, float quality, float *gain, float *inv_gain);
+
+/* x: 3 x H x W F32 in [0,1], H and W multiples of 16 -> y: M x H/16 x W/16
+ * (without gain). */
+int lvc_model_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *x, LvcTensor *y);
+/* y: M x h x w (with gain), h and w multiples of 4 -> z: N x h/4 x w/4. */
+int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, LvcTensor *z);
+/* z_hat: N x h x w I16 (frac 0) -> params: 2M x 4h x 4w I16 (frac out_fa). */
+int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zhat,
+                              LvcTensor *params);
+/* y_hat (M x h x w, already multiplied by inv_gain) -> x: 3 x 16h x 16w. */
+int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, LvcTensor *x);
+
+/* Multiply-accumulates per pixel of the decoder (decoder=1) or of the whole
+ * encoder (analysis + the decoder's hyper-synthesis), for widths N, M. */
+double lvc_model_macs_per_pixel(int N, int M, int decoder);
+
+#endif /* LVC_MODELS_MODEL_H */

@@ -1,0 +1,112 @@
+/*
+ * Embedded models. Each shipped .lvcm under models/weights/ is linked into
+ * the library with .incbin (see models/meson.build), so the apps need no
+ * data files. Hashes and MAC counts are computed once, on first use.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "common/sha256.h"
+#include "models/modelfile.h"
+#include "models/registry.h"
+#include "weights_stamp.h"
+
+#define EMBED(sym, file)                                                          \
+    __asm__(".section .rodata\n.balign 64\n.global " #sym "\n.hidden " #sym "\n" \
+            ".type " #sym ", @object\n" #sym ":\n.incbin \"" file "\"\n"         \
+            ".global " #sym "_end\n.hidden " #sym "_end\n" #sym "_end:\n"          \
+            ".byte 0\n.previous\n");                                              \
+    extern const uint8_t sym[];                                                   \
+    extern const uint8_t sym##_end[];
+
+#if LVC_EMBED_MEANSCALE
+EMBED(lvc_weights_meanscale, LVC_WEIGHTS_DIR "/meanscale.lvcm")
+#endif
+
+static LvcRegistryEntry entries[8];
+static int num_entries;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void add(const char *name, uint32_t id, LvcArch arch, const char *desc,
+                const uint8_t *blob, const uint8_t *end)
+{
+    LvcRegistryEntry *e = &entries[num_entries];
+    e->info.name = name;
+    e->info.id = id;
+    e->info.description = desc;
+    e->arch = arch;
+    e->blob = blob;
+    e->size = (size_t)(end - blob);
+    lvc_sha256(blob, e->size, e->info.weights_hash);
+    LvcModelFile *mf = NULL;
+    int64_t N = 0, M = 0;
+    if (lvc_modelfile_open_mem(e->blob, e->size, &mf) == 0 &&
+        lvc_modelfile_meta_int(mf, "N", &N) == 0 && lvc_modelfile_meta_int(mf, "M", &M) == 0) {
+        e->info.macs_per_pixel_dec = lvc_model_macs_per_pixel((int)N, (int)M, 1);
+        e->info.macs_per_pixel_enc = lvc_model_macs_per_pixel((int)N, (int)M, 0);
+    }
+    lvc_modelfile_close(&mf);
+    num_entries++;
+}
+
+static void init(void)
+{
+#if LVC_EMBED_MEANSCALE
+    add("meanscale", LVC_MODEL_ID_MEANSCALE, LVC_ARCH_MEANSCALE,
+        "mean-scale hyperprior (Minnen et al. 2018), variable rate, integer hyper-synthesis",
+        lvc_weights_meanscale, lvc_weights_meanscale_end);
+#endif
+}
+
+/* The default model: the best architecture that is shipped. */
+static const char *const default_order[] = { "elic", "checkerboard", "meanscale", "hyperprior",
+                                             "factorized" };
+
+const LvcRegistryEntry *lvc_registry_by_name(const char *name)
+{
+    pthread_once(&once, init);
+    if (!name) {
+        for (size_t i = 0; i < sizeof(default_order) / sizeof(default_order[0]); i++)
+            for (int j = 0; j < num_entries; j++)
+                if (!strcmp(entries[j].info.name, default_order[i]))
+                    return &entries[j];
+        return NULL;
+    }
+    for (int j = 0; j < num_entries; j++)
+        if (!strcmp(entries[j].info.name, name))
+            return &entries[j];
+    return NULL;
+}
+
+const LvcRegistryEntry *lvc_registry_by_id(uint32_t id)
+{
+    pthread_once(&once, init);
+    for (int j = 0; j < num_entries; j++)
+        if (entries[j].info.id == id)
+            return &entries[j];
+    return NULL;
+}
+
+int lvc_model_count(void)
+{
+    pthread_once(&once, init);
+    return num_entries;
+}
+
+const LvcModelInfo *lvc_model_info(int index)
+{
+    pthread_once(&once, init);
+    return index >= 0 && index < num_entries ? &entries[index].info : NULL;
+}
+
+const LvcModelInfo *lvc_model_find(const char *name)
+{
+    const LvcRegistryEntry *e = name ? lvc_registry_by_name(name) : NULL;
+    return e ? &e->info : NULL;
+}
+
+const char *lvc_model_default(void)
+{
+    const LvcRegistryEntry *e = lvc_registry_by_name(NULL);
+    return e ? e->info.name : NULL;
+}

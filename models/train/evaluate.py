@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Quick held-out check of a training run (monitoring only: the figures are
+entropy ESTIMATES, not bitstreams; published RD comes from lvcenc/lvcdec
+through lvcrd).
+
+  /usr/bin/python3 models/train/evaluate.py --run models/train/runs/meanscale \
+      --data ../shared/data/train/bsds500/test --images 8
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arch  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--images", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ck = torch.load(os.path.join(args.run, "ckpt.pt"))
+    a = ck.get("args", {})
+    model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    files = sorted(f for f in os.listdir(args.data) if f.lower().endswith((".jpg", ".png")))
+    files = files[: args.images]
+    L = len(model.lambdas)
+    bpp = np.zeros(L)
+    psnr = np.zeros(L)
+    with torch.no_grad():
+        for f in files:
+            im = Image.open(os.path.join(args.data, f)).convert("RGB")
+            w, h = im.size
+            im = im.crop((0, 0, w // 64 * 64, h // 64 * 64))
+            x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 255
+            for lv in range(L):
+                gain, inv_gain = model.gains(torch.tensor([lv]))
+                y = model.g_a(x) * gain[:, :, None, None]
+                z_hat = torch.round(model.h_a(y))
+                z_lik = model.z_density.likelihood(z_hat)
+                scale, mean = model.hyper_synthesis(z_hat)
+                y_hat = torch.round(y - mean) + mean
+                from lvclayers import gaussian_likelihood
+                y_lik = gaussian_likelihood(y_hat, mean, scale)
+                x_hat = model.g_s(y_hat * inv_gain[:, :, None, None]).clamp(0, 1)
+                npx = x.shape[2] * x.shape[3]
+                bits = -torch.log2(y_lik).sum() - torch.log2(z_lik).sum()
+                bpp[lv] += float(bits) / npx
+                mse = float(((torch.round(x_hat * 255) / 255 - x) ** 2).mean())
+                psnr[lv] += 10 * np.log10(1 / mse)
+    n = len(files)
+    print(f"step {ck['state']['step']} cpu_h {ck['state']['cpu_s'] / 3600:.2f} "
+          f"({n} images, estimated rate)")
+    for lv in range(L):
+        print(f"  level {lv} lambda {model.lambdas[lv]:.4f}: {bpp[lv] / n:.3f} bpp  "
+              f"{psnr[lv] / n:.2f} dB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""Export a trained lvc model to a .lvcm file (doc/model-file.md), and read
+one back into a PyTorch model to resume training.
+
+  /usr/bin/python3 models/train/export.py --run models/train/runs/meanscale \
+      --out models/weights/meanscale.lvcm
+
+Float transforms (g_a, g_s, h_a) are stored in fp16, GDN with its effective
+(reparametrized) beta/gamma. The integer hyper-synthesis is stored as int16
+weights, int32 biases and its fixed-point exponents (doc/integer-nn.md). The
+factorized prior of z is stored as integer CDF tables (the escape symbol
+last), so no float is involved in the decoder's probabilities.
+"""
+import argparse
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arch  # noqa: E402
+import lvcm  # noqa: E402
+from lvclayers import GDN, QConv2d, weight_frac_bits  # noqa: E402
+
+Z_PREC = 16
+Z_TAIL = 1e-9
+Z_RANGE = 256
+
+
+def quantize_pmf(pmf, tail, prec):
+    """Integer frequencies (sum 2^prec) for pmf + one escape symbol holding
+    the tail mass; every symbol at least 1. Deterministic."""
+    total = 1 << prec
+    p = np.concatenate([pmf, [tail]])
+    freq = np.maximum(1, np.round(p / p.sum() * total)).astype(np.int64)
+    diff = total - int(freq.sum())
+    # give/take the difference from the largest entries, never below 1
+    order = np.argsort(-freq, kind="stable")
+    i = 0
+    while diff != 0:
+        j = order[i % len(order)]
+        step = 1 if diff > 0 else -1
+        if freq[j] + step >= 1:
+            freq[j] += step
+            diff -= step
+        i += 1
+    cdf = np.concatenate([[0], np.cumsum(freq)])
+    assert cdf[-1] == total and np.all(np.diff(cdf) >= 1)
+    return cdf.astype(np.int32)
+
+
+def z_tables(density, prec=Z_PREC):
+    pmf = density.pmf_table(-Z_RANGE, Z_RANGE).numpy()  # (N, 2R+1)
+    n = pmf.shape[0]
+    cdfs, nsym, offs = [], [], []
+    for c in range(n):
+        p = pmf[c] / max(pmf[c].sum(), 1e-30)
+        cum = np.cumsum(p)
+        lo = int(np.searchsorted(cum, Z_TAIL / 2))
+        hi = int(np.searchsorted(cum, 1 - Z_TAIL / 2))
+        lo, hi = max(0, min(lo, hi)), min(len(p) - 1, max(lo, hi))
+        core = p[lo:hi + 1]
+        tail = max(1.0 - core.sum(), 1e-12)
+        cdf = quantize_pmf(core, tail, prec)
+        cdfs.append(cdf)
+        nsym.append(len(cdf) - 1)
+        offs.append(lo - Z_RANGE)
+    K = max(len(c) for c in cdfs)
+    table = np.zeros((n, K), dtype=np.int32)
+    for c, cdf in enumerate(cdfs):
+        table[c, :len(cdf)] = cdf
+        table[c, len(cdf):] = cdf[-1]
+    return table, np.array(nsym, np.int32), np.array(offs, np.int32)
+
+
+def qconv_tensors(prefix, q, out):
+    w = q.conv.weight.detach()
+    if q.mask is not None:
+        w = w * q.mask
+    fw = weight_frac_bits(w)
+    wi = torch.clamp(torch.round(w * (1 << fw)), -32767, 32767).to(torch.int16)
+    bi = torch.round(q.conv.bias.detach().double() * (1 << (fw + q.fa_in))).to(torch.int64)
+    bi = torch.clamp(bi, -(2 ** 31), 2 ** 31 - 1).to(torch.int32)
+    out[prefix + ".w"] = wi.numpy()
+    out[prefix + ".b"] = bi.numpy()
+    out[prefix + ".fw"] = np.array([fw], np.int32)
+    out[prefix + ".fa_in"] = np.array([q.fa_in], np.int32)
+    out[prefix + ".fa_out"] = np.array([q.fa_out], np.int32)
+
+
+def export(model, state, path):
+    model.eval()
+    t = {}
+    sd = model.state_dict()
+    for name, mod in model.named_modules():
+        if isinstance(mod, GDN):
+            beta, gamma = mod.effective()
+            t[name + ".beta"] = beta.detach().numpy().astype(np.float16)
+            t[name + ".gamma"] = gamma.detach().numpy().astype(np.float16)
+    for k, v in sd.items():
+        if k.startswith(("g_a.", "g_s.", "h_a.")) and k.endswith((".weight", ".bias")):
+            t[k] = v.numpy().astype(np.float16)
+    for i, layer in enumerate(model.h_s):
+        q = layer.q if hasattr(layer, "q") else layer
+        assert isinstance(q, QConv2d)
+        qconv_tensors(f"h_s.{i}", q, t)
+    t["gain"] = model.log_gain.detach().exp().numpy().astype(np.float32)
+    t["inv_gain"] = model.log_inv_gain.detach().exp().numpy().astype(np.float32)
+    cdf, nsym, off = z_tables(model.z_density)
+    t["z_cdf"], t["z_nsym"], t["z_offset"] = cdf, nsym, off
+    t["z_prec"] = np.array([Z_PREC], np.int32)
+    # training-only parameters (ignored by the C side, used to resume)
+    for k, v in sd.items():
+        if k.startswith("z_density."):
+            t["train." + k] = v.numpy().astype(np.float32)
+    meta = {
+        "arch": model.arch,
+        "N": str(model.N),
+        "M": str(model.M),
+        "out_fa": str(arch.OUT_FA),
+        "hs_fa": str(arch.HS_FA),
+        "lambdas": ",".join(f"{l:g}" for l in model.lambdas),
+        "train_steps": str(state.get("step", 0)),
+        "train_images": str(state.get("images", 0)),
+        "train_cpu_hours": f"{state.get('cpu_s', 0.0) / 3600.0:.3f}",
+    }
+    tmp = path + ".tmp"
+    lvcm.write(tmp, t, meta)
+    os.replace(tmp, path)
+
+
+def read_train_state(path):
+    _, meta = lvcm.read(path)
+    return {"step": int(meta.get("train_steps", 0)), "images": int(meta.get("train_images", 0)),
+            "cpu_s": float(meta.get("train_cpu_hours", 0.0)) * 3600.0, "wall_s": 0.0}
+
+
+def load_lvcm_into(model, path):
+    """Initialise a PyTorch model from a shipped .lvcm (inverse of export)."""
+    t, meta = lvcm.read(path)
+    sd = model.state_dict()
+    new = {}
+    for k in sd:
+        if k in t:
+            new[k] = torch.from_numpy(np.asarray(t[k], np.float32))
+        elif "train." + k in t:
+            new[k] = torch.from_numpy(np.asarray(t["train." + k], np.float32))
+    for name, mod in model.named_modules():
+        if isinstance(mod, GDN):
+            beta = torch.from_numpy(np.asarray(t[name + ".beta"], np.float32))
+            gamma = torch.from_numpy(np.asarray(t[name + ".gamma"], np.float32))
+            new[name + ".beta"] = torch.sqrt(torch.clamp(beta + mod.pedestal, min=0))
+            new[name + ".gamma"] = torch.sqrt(torch.clamp(gamma + mod.pedestal, min=0))
+    for i, layer in enumerate(model.h_s):
+        q = layer.q if hasattr(layer, "q") else layer
+        fw = int(t[f"h_s.{i}.fw"][0])
+        pre = "h_s.%d.%sconv." % (i, "q." if hasattr(layer, "q") else "")
+        new[pre + "weight"] = torch.from_numpy(t[f"h_s.{i}.w"].astype(np.float32) / (1 << fw))
+        new[pre + "bias"] = torch.from_numpy(t[f"h_s.{i}.b"].astype(np.float64) /
+                                             (1 << (fw + q.fa_in))).float()
+    new["log_gain"] = torch.from_numpy(np.log(t["gain"].astype(np.float32)))
+    new["log_inv_gain"] = torch.from_numpy(np.log(t["inv_gain"].astype(np.float32)))
+    missing = [k for k in sd if k not in new and not k.endswith("mask")]
+    if missing:
+        raise ValueError(f"{path}: missing tensors {missing[:5]}")
+    model.load_state_dict(new, strict=False)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True, help="training run folder (ckpt.pt)")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    ck = torch.load(os.path.join(args.run, "ckpt.pt"))
+    a = ck.get("args", {})
+    model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192))
+    model.load_state_dict(ck["model"])
+    export(model, ck["state"], args.out)
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) at step {ck['state']['step']}")
+
+
+if __name__ == "__main__":
+    main()
