@@ -325,6 +325,42 @@ START_TEST(test_bad_fields)
 }
 END_TEST
 
+/* Random corruption of the structure with a valid hash: open either
+ * succeeds (then every tensor lies inside the buffer) or fails cleanly.
+ * Run under ASan/valgrind to catch out-of-bounds reads. */
+START_TEST(test_random_mutations)
+{
+    size_t size;
+    uint8_t *b = valid(&size), *c = malloc(size);
+    uint32_t r = 7;
+    for (int it = 0; it < 3000; it++) {
+        LvcModelFile *mf = NULL;
+        int nmut = 1 + it % 4, ret;
+        memcpy(c, b, size);
+        for (int m = 0; m < nmut; m++) {
+            r = r * 1664525u + 1013904223u;
+            c[12 + (r >> 8) % (size - 44)] = (uint8_t)(r >> 24);
+        }
+        rehash(c, size);
+        ret = lvc_modelfile_open_mem(c, size, &mf);
+        if (ret == 0) {
+            for (int i = 0; i < lvc_modelfile_count(mf); i++) {
+                const LvcModelTensor *t = lvc_modelfile_tensor_at(mf, i);
+                ck_assert((const uint8_t *)t->data >= c &&
+                          (const uint8_t *)t->data + t->nbytes <= c + size - 32);
+            }
+            lvc_modelfile_close(&mf);
+        } else {
+            ck_assert(ret == LVC_ERR_MODEL_FILE || ret == LVC_ERR_TRUNCATED ||
+                      ret == LVC_ERR_NOMEM);
+            ck_assert_ptr_null(mf);
+        }
+    }
+    free(b);
+    free(c);
+}
+END_TEST
+
 START_TEST(test_open_path)
 {
     size_t size;
@@ -376,6 +412,7 @@ int main(void)
     tcase_add_test(tc, test_truncations);
     tcase_add_test(tc, test_flipped_bytes);
     tcase_add_test(tc, test_bad_fields);
+    tcase_add_test(tc, test_random_mutations);
     tcase_add_test(tc, test_open_path);
     tcase_add_test(tc, test_f16);
     suite_add_tcase(s, tc);

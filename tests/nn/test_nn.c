@@ -874,6 +874,7 @@ START_TEST(test_invalid_shapes)
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &x, 3, 3, 4, LVC_NN_F32, 0), 0);
     ck_assert_int_eq(lvc_nn_forward(nn, l, &x, &y), LVC_ERR_INVALID_ARG);   /* y is 1x1 */
     ck_assert_int_eq(lvc_nn_forward(nn, l, &x, &x), LVC_ERR_INVALID_ARG);
+    lvc_nn_tensor_free(nn, &x);
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &x, 0, 3, 4, LVC_NN_F32, 0), LVC_ERR_INVALID_ARG);
     ck_assert_ptr_null(x.data);
     lvc_nn_tensor_free(nn, &y);
