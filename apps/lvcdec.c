@@ -172,6 +172,15 @@ static void model_hint(const uint8_t *buf, size_t size, char *hint, size_t hint_
     }
 }
 
+/* Name the backend when it is the cause. */
+static const char *backend_hint(int err, LvcBackend b, char *buf, size_t size)
+{
+    if (err != LVC_ERR_BACKEND)
+        return NULL;
+    snprintf(buf, size, "--backend %s", lvc_cli_backend_name(b));
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     lvc_cli_init(argv[0]);
@@ -201,6 +210,7 @@ int main(int argc, char **argv)
     if (status)
         goto end;
 
+    char hint[160] = "";
     LvcDecoderSettings s;
     lvc_decoder_default_settings(&s);
     s.threads = (int)o.threads;
@@ -209,17 +219,18 @@ int main(int argc, char **argv)
     s.verbose = o.verbose > 1 ? 2 : o.verbose;
     int err = lvc_decoder_open(&dec, &s);
     if (err < 0) {
-        status = lvc_cli_lib_error(in_name, err, "cannot open the decoder");
+        status = lvc_cli_lib_error(in_name, err, backend_hint(err, o.backend, hint, sizeof(hint)));
         goto end;
     }
     const double t_read = lvc_cli_now();
     err = lvc_decode_image(dec, data, size, &img);
     if (err < 0) {
-        char hint[160] = "";
         if (err == LVC_ERR_MODEL_UNKNOWN || err == LVC_ERR_MODEL_HASH)
             model_hint(data, size, hint, sizeof(hint));
         else if (err == LVC_ERR_CRC)
             snprintf(hint, sizeof(hint), "corrupt stream");
+        else
+            backend_hint(err, o.backend, hint, sizeof(hint));
         status = lvc_cli_lib_error(in_name, err, hint);
         goto end;
     }

@@ -236,6 +236,15 @@ static int parse_options(int argc, char **argv, EncOptions *o)
     return -1;
 }
 
+/* Name the backend when it is the cause. */
+static const char *backend_hint(int err, LvcBackend b, char *buf, size_t size)
+{
+    if (err != LVC_ERR_BACKEND)
+        return NULL;
+    snprintf(buf, size, "--backend %s", lvc_cli_backend_name(b));
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     lvc_cli_init(argv[0]);
@@ -303,6 +312,7 @@ int main(int argc, char **argv)
         goto end;
     }
 
+    char hint[64];
     LvcEncoderSettings s;
     lvc_encoder_default_settings(&s);
     s.model = model->name;
@@ -316,12 +326,12 @@ int main(int argc, char **argv)
     s.verbose = o.verbose > 1 ? 2 : o.verbose;
     err = lvc_encoder_open(&enc, &s);
     if (err < 0) {
-        status = lvc_cli_lib_error(in_name, err, "cannot open the encoder");
+        status = lvc_cli_lib_error(in_name, err, backend_hint(err, o.backend, hint, sizeof(hint)));
         goto end;
     }
     err = lvc_encode_image(enc, &img, &stream, &stream_size);
     if (err < 0) {
-        status = lvc_cli_lib_error(in_name, err, NULL);
+        status = lvc_cli_lib_error(in_name, err, backend_hint(err, o.backend, hint, sizeof(hint)));
         goto end;
     }
     const double t_enc = lvc_cli_now();

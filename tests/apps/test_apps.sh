@@ -217,7 +217,7 @@ run "$ENC" "$T/a.png" -o "$W/a.lvc"
 if [ "$rc" -eq 4 ]; then
     why=$(head -n 1 "$T/err")
     for t in "encode" "encode leaves only the output" "lvcinfo text" "lvcinfo json" "decode" "decoded size" "odd size round trip" \
-             "json summary" "stdin/stdout encode" "deterministic encode" "stdin/stdout decode" \
+             "RGBA round trip" "json summary" "stdin/stdout encode" "deterministic encode" "stdin/stdout decode" \
              "lvcinfo stdin" "symbols digest" "verify right digest" "verify wrong digest" \
              "verify mismatch writes nothing" "verify without -o writes nothing" \
              "existing output kept" "-f replaces" "/dev/null output" "quality order" \
@@ -284,6 +284,16 @@ else
     succeeds "/dev/null output" "$ENC" --quiet "$T/a.png" -o /dev/null
 
     s10=$(file_size "$W/a.lvc")
+    # Alpha travels in its own lossless substream: channels must survive.
+    "$TOOL" png "$T/rgba.png" 37 23 4 8 3
+    if "$ENC" --quiet "$T/rgba.png" -o "$W/rgba.lvc" 2>"$T/err" && \
+       "$DEC" --quiet "$W/rgba.lvc" -o "$W/rgba.png" 2>"$T/err" && \
+       [ "$("$TOOL" pnginfo "$W/rgba.png")" = "37 23 4 8" ]; then
+        ok "RGBA round trip"
+    else
+        not_ok "RGBA round trip"
+    fi
+
     succeeds "json summary" "$ENC" --json -q 90 "$T/a.png" -o "$W/q90.lvc" && {
         grep -q "\"bytes\":$(file_size "$W/q90.lvc")," "$T/out" || not_ok "json bytes match the file" "$(cat "$T/out")"
         [ ! -s "$T/err" ] || not_ok "--json prints nothing on stderr"
