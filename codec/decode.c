@@ -162,8 +162,8 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
                 ret = LVC_ERR_CORRUPT;
                 goto end;
             }
-            lvc_container_tile_rect(h, t, &x0, &y0, &w, &hh);
-            if ((ret = lvc_alpha_decode(img, x0, y0, w, hh, sa->data, sa->size)) < 0)
+            if ((ret = lvc_container_tile_rect(h, t, &x0, &y0, &w, &hh)) < 0 ||
+                (ret = lvc_alpha_decode(img, x0, y0, w, hh, sa->data, sa->size)) < 0)
                 goto end;
         }
     }

@@ -123,6 +123,8 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
     h->model_id = c->entry->info.id;
     memcpy(h->weights_hash, c->entry->info.weights_hash, 32);
 
+    if ((ret = lvc_image_header_validate(h)) < 0)
+        goto end;
     const float qused = (float)qcode / LVC_QUALITY_SCALE;
     if ((ret = lvc_latent_encode(c->model, c->nn, g, y, qused, &ls)) < 0)
         goto end;
@@ -153,8 +155,8 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
         sy->size = ls.y_size[t];
         if (nalpha) {
             uint32_t x0, y0, tw, th;
-            lvc_container_tile_rect(h, (uint32_t)t, &x0, &y0, &tw, &th);
-            if ((ret = lvc_alpha_encode(img, x0, y0, tw, th, &alpha[t], &alpha_size[t])) < 0)
+            if ((ret = lvc_container_tile_rect(h, (uint32_t)t, &x0, &y0, &tw, &th)) < 0 ||
+                (ret = lvc_alpha_encode(img, x0, y0, tw, th, &alpha[t], &alpha_size[t])) < 0)
                 goto end;
             LvcSubstream *sa = &ct.subs[2 * ntiles + t];
             sa->tile = (uint32_t)t;

@@ -1,0 +1,390 @@
+/*
+ * Models and the image pipeline: parity of the C forward pass with PyTorch
+ * (fixture from models/train/gen_parity.py), bit-exact integer
+ * hyper-synthesis, encoder/decoder agreement, determinism across threads and
+ * backends, rate control, and round trips of every image format.
+ *
+ * Usage: test_models FIXTURE_DIR
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sha256.h"
+#include "models/model.h"
+#include "models/modelfile.h"
+#include "models/registry.h"
+#include "nn/nn.h"
+
+static const char *fixture_dir = ".";
+
+/* ------------------------------------------------------------- helpers */
+
+static void make_image(LvcImage *img, int w, int h, int ch, int depth, unsigned seed)
+{
+    ck_assert_int_eq(lvc_image_alloc(img, w, h, ch, depth), 0);
+    const int maxv = depth == 16 ? 65535 : 255;
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            for (int c = 0; c < ch; c++) {
+                /* smooth gradients plus a checker edge, channel dependent */
+                double v = 0.5 + 0.35 * sin((x + 3 * c + seed) / 9.0) * cos((y + c) / 7.0);
+                if (((x / 8) + (y / 8)) % 2 == 0)
+                    v = 0.85 * v + 0.1;
+                if (c == ch - 1 && (ch == 2 || ch == 4))
+                    v = ((x * 7 + y * 13 + seed) % 17) / 16.0; /* alpha: noisy, lossless */
+                const int s = (int)floor(v * maxv + 0.5);
+                if (depth == 16)
+                    ((uint16_t *)(img->data + (size_t)y * img->stride))[x * ch + c] = (uint16_t)s;
+                else
+                    img->data[(size_t)y * img->stride + (size_t)x * ch + c] = (uint8_t)s;
+            }
+        }
+    }
+}
+
+static int sample_at(const LvcImage *img, int x, int y, int c)
+{
+    if (img->bit_depth == 16)
+        return ((const uint16_t *)(img->data + (size_t)y * img->stride))[x * img->channels + c];
+    return img->data[(size_t)y * img->stride + (size_t)x * img->channels + c];
+}
+
+static double psnr_color(const LvcImage *a, const LvcImage *b)
+{
+    const int colors = a->channels >= 3 ? 3 : 1;
+    const double maxv = a->bit_depth == 16 ? 65535.0 : 255.0;
+    double se = 0;
+    for (int y = 0; y < a->height; y++)
+        for (int x = 0; x < a->width; x++)
+            for (int c = 0; c < colors; c++) {
+                const double d = sample_at(a, x, y, c) - sample_at(b, x, y, c);
+                se += d * d;
+            }
+    const double mse = se / ((double)a->width * a->height * colors);
+    return mse > 0 ? 10.0 * log10(maxv * maxv / mse) : 100.0;
+}
+
+static void encode(const LvcImage *img, float q, int threads, LvcBackend be, int tile,
+                   uint8_t **buf, size_t *size)
+{
+    LvcEncoderSettings s;
+    lvc_encoder_default_settings(&s);
+    s.quality = q;
+    s.threads = threads;
+    s.backend = be;
+    s.tile_size = tile;
+    LvcEncoder *enc = NULL;
+    ck_assert_int_eq(lvc_encoder_open(&enc, &s), 0);
+    ck_assert_int_eq(lvc_encode_image(enc, img, buf, size), 0);
+    lvc_encoder_close(&enc);
+    ck_assert_ptr_null(enc);
+}
+
+static void decode(const uint8_t *buf, size_t size, int threads, LvcBackend be, LvcImage *out,
+                   uint8_t digest[32])
+{
+    LvcDecoderSettings s;
+    lvc_decoder_default_settings(&s);
+    s.threads = threads;
+    s.backend = be;
+    LvcDecoder *dec = NULL;
+    ck_assert_int_eq(lvc_decoder_open(&dec, &s), 0);
+    ck_assert_int_eq(lvc_decode_image(dec, buf, size, out), 0);
+    ck_assert_int_eq(lvc_decoder_symbols_digest(dec, digest), 0);
+    lvc_decoder_close(&dec);
+}
+
+/* ------------------------------------------------------------- parity */
+
+static float max_abs_diff(const float *a, const float *b, size_t n, float *maxref)
+{
+    float m = 0, r = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float d = fabsf(a[i] - b[i]);
+        if (!(d <= m))
+            m = d;
+        if (fabsf(b[i]) > r)
+            r = fabsf(b[i]);
+    }
+    *maxref = r;
+    return m;
+}
+
+static void parity_on(LvcBackend be)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/meanscale_parity.lvcm", fixture_dir);
+    LvcModelFile *fx = NULL;
+    ck_assert_msg(lvc_modelfile_open_path(path, &fx) == 0, "cannot open fixture %s", path);
+    const LvcRegistryEntry *e = lvc_registry_by_name("meanscale");
+    ck_assert_ptr_nonnull(e);
+    const char *want = NULL;
+    ck_assert_int_eq(lvc_modelfile_meta_str(fx, "weights_sha256", &want), 0);
+    char have[65];
+    lvc_hex_encode(e->info.weights_hash, 32, have);
+    ck_assert_msg(!strcmp(want, have),
+                  "parity fixture is stale (weights %s, fixture made for %s): run "
+                  "models/train/gen_parity.py", have, want);
+
+    LvcNn *nn = NULL;
+    ck_assert_int_eq(lvc_nn_open(&nn, be, 2), 0);
+    LvcModel *m = NULL;
+    ck_assert_int_eq(lvc_model_open(&m, "meanscale", nn), 0);
+
+    LvcModelTensor x, y, zhat, params, yhat, xhat;
+    ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "x", &x), 0);
+    ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "y", &y), 0);
+    ck_assert_int_eq(lvc_modelfile_tensor(fx, "zhat", LVC_MT_I32, &zhat), 0);
+    ck_assert_int_eq(lvc_modelfile_tensor(fx, "params", LVC_MT_I32, &params), 0);
+    ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "yhat", &yhat), 0);
+    ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "xhat", &xhat), 0);
+    const int H = (int)x.shape[1], W = (int)x.shape[2];
+
+    /* g_a */
+    LvcTensor tx, ty;
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tx, 3, H, W, LVC_NN_F32, 0), 0);
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &ty, m->M, H / 16, W / 16, LVC_NN_F32, 0), 0);
+    ck_assert_int_eq(lvc_nn_tensor_write(nn, &tx, x.f32), 0);
+    ck_assert_int_eq(lvc_model_analysis(m, nn, &tx, &ty), 0);
+    float *buf = malloc(lvc_tensor_bytes(&ty));
+    ck_assert_int_eq(lvc_nn_tensor_read(nn, &ty, buf), 0);
+    float ref;
+    float d = max_abs_diff(buf, y.f32, lvc_tensor_elems(&ty), &ref);
+    ck_assert_msg(d <= 1e-3f * (1.0f + ref), "g_a differs from PyTorch by %g (max %g)", d, ref);
+    free(buf);
+
+    /* h_s: integer, bit-exact */
+    const int zc = (int)zhat.shape[0], zh = (int)zhat.shape[1], zw = (int)zhat.shape[2];
+    LvcTensor tz, tp;
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tz, zc, zh, zw, LVC_NN_I16, 0), 0);
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tp, 2 * m->M, 4 * zh, 4 * zw, LVC_NN_I16, m->out_fa), 0);
+    int16_t *z16 = malloc(lvc_tensor_bytes(&tz));
+    for (size_t i = 0; i < lvc_tensor_elems(&tz); i++)
+        z16[i] = (int16_t)((const int32_t *)zhat.data)[i];
+    ck_assert_int_eq(lvc_nn_tensor_write(nn, &tz, z16), 0);
+    ck_assert_int_eq(lvc_model_hyper_synthesis(m, nn, &tz, &tp), 0);
+    int16_t *p16 = malloc(lvc_tensor_bytes(&tp));
+    ck_assert_int_eq(lvc_nn_tensor_read(nn, &tp, p16), 0);
+    ck_assert_uint_eq(lvc_tensor_elems(&tp), params.nelems);
+    for (size_t i = 0; i < params.nelems; i++)
+        ck_assert_msg(p16[i] == ((const int32_t *)params.data)[i],
+                      "h_s output %zu: C %d, reference %d", i, p16[i],
+                      ((const int32_t *)params.data)[i]);
+    free(z16);
+    free(p16);
+
+    /* g_s */
+    LvcTensor tyh, txh;
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tyh, m->M, H / 16, W / 16, LVC_NN_F32, 0), 0);
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &txh, 3, H, W, LVC_NN_F32, 0), 0);
+    ck_assert_int_eq(lvc_nn_tensor_write(nn, &tyh, yhat.f32), 0);
+    ck_assert_int_eq(lvc_model_synthesis(m, nn, &tyh, &txh), 0);
+    buf = malloc(lvc_tensor_bytes(&txh));
+    ck_assert_int_eq(lvc_nn_tensor_read(nn, &txh, buf), 0);
+    d = max_abs_diff(buf, xhat.f32, lvc_tensor_elems(&txh), &ref);
+    ck_assert_msg(d <= 1e-3f, "g_s differs from PyTorch by %g", d);
+    free(buf);
+
+    LvcTensor *ts[] = { &tx, &ty, &tz, &tp, &tyh, &txh };
+    for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
+        lvc_nn_tensor_free(nn, ts[i]);
+    LvcModelTensor *mts[] = { &x, &y, &zhat, &params, &yhat, &xhat };
+    for (size_t i = 0; i < sizeof(mts) / sizeof(mts[0]); i++)
+        lvc_model_tensor_release(mts[i]);
+    lvc_model_close(&m, nn);
+    lvc_nn_close(&nn);
+    lvc_modelfile_close(&fx);
+}
+
+START_TEST(test_parity_cpu) { parity_on(LVC_BACKEND_CPU); }
+END_TEST
+
+START_TEST(test_parity_ref) { parity_on(LVC_BACKEND_REF); }
+END_TEST
+
+/* --------------------------------------------------------- round trips */
+
+static const struct {
+    int w, h, ch, depth;
+} formats[] = {
+    { 1, 1, 3, 8 }, { 17, 33, 3, 8 }, { 70, 70, 1, 8 }, { 40, 24, 4, 8 },
+    { 33, 20, 2, 16 }, { 64, 64, 3, 16 }, { 130, 7, 3, 8 },
+};
+
+START_TEST(test_roundtrip_formats)
+{
+    const int i = _i;
+    LvcImage img, out;
+    uint8_t *buf = NULL, dig[32];
+    size_t size = 0;
+    make_image(&img, formats[i].w, formats[i].h, formats[i].ch, formats[i].depth, (unsigned)i);
+    encode(&img, 90.0f, 1, LVC_BACKEND_CPU, 0, &buf, &size);
+    ck_assert_uint_gt(size, 0);
+    decode(buf, size, 1, LVC_BACKEND_CPU, &out, dig);
+    ck_assert_int_eq(out.width, img.width);
+    ck_assert_int_eq(out.height, img.height);
+    ck_assert_int_eq(out.channels, img.channels);
+    ck_assert_int_eq(out.bit_depth, img.bit_depth);
+    if (img.width * img.height >= 64 * 64) {
+        const double p = psnr_color(&img, &out);
+        ck_assert_msg(p > 18.0, "PSNR %.2f dB too low for %dx%d", p, img.width, img.height);
+    }
+    if (img.channels == 2 || img.channels == 4) /* alpha is lossless */
+        for (int y = 0; y < img.height; y++)
+            for (int x = 0; x < img.width; x++)
+                ck_assert_int_eq(sample_at(&out, x, y, img.channels - 1),
+                                 sample_at(&img, x, y, img.channels - 1));
+    free(buf);
+    lvc_image_free(&img);
+    lvc_image_free(&out);
+}
+END_TEST
+
+/* The stream and the decoded symbols do not depend on the thread count;
+ * the symbols do not depend on the backend. */
+START_TEST(test_determinism)
+{
+    LvcImage img, out;
+    make_image(&img, 100, 60, 3, 8, 7);
+    uint8_t *b1 = NULL, *b2 = NULL, *b3 = NULL;
+    size_t s1, s2, s3;
+    encode(&img, 60.0f, 1, LVC_BACKEND_CPU, 64, &b1, &s1);
+    encode(&img, 60.0f, 2, LVC_BACKEND_CPU, 64, &b2, &s2);
+    encode(&img, 60.0f, 3, LVC_BACKEND_CPU, 64, &b3, &s3);
+    ck_assert_uint_eq(s1, s2);
+    ck_assert_uint_eq(s1, s3);
+    ck_assert_mem_eq(b1, b2, s1);
+    ck_assert_mem_eq(b1, b3, s1);
+    uint8_t d1[32], d2[32], d3[32];
+    decode(b1, s1, 1, LVC_BACKEND_CPU, &out, d1);
+    lvc_image_free(&out);
+    decode(b1, s1, 3, LVC_BACKEND_CPU, &out, d2);
+    lvc_image_free(&out);
+    decode(b1, s1, 1, LVC_BACKEND_REF, &out, d3);
+    lvc_image_free(&out);
+    ck_assert_mem_eq(d1, d2, 32);
+    ck_assert_mem_eq(d1, d3, 32);
+    free(b1);
+    free(b2);
+    free(b3);
+    lvc_image_free(&img);
+}
+END_TEST
+
+/* Larger quality gives a larger stream and a better reconstruction; a bpp
+ * target is met from below. */
+START_TEST(test_rate_control)
+{
+    LvcImage img, out;
+    make_image(&img, 128, 96, 3, 8, 3);
+    const float qs[3] = { 0.0f, 50.0f, 100.0f };
+    size_t sizes[3];
+    double psnr[3];
+    for (int i = 0; i < 3; i++) {
+        uint8_t *b = NULL, d[32];
+        encode(&img, qs[i], 2, LVC_BACKEND_CPU, 0, &b, &sizes[i]);
+        decode(b, sizes[i], 2, LVC_BACKEND_CPU, &out, d);
+        psnr[i] = psnr_color(&img, &out);
+        lvc_image_free(&out);
+        free(b);
+    }
+    ck_assert_uint_lt(sizes[0], sizes[1]);
+    ck_assert_uint_lt(sizes[1], sizes[2]);
+    ck_assert_msg(psnr[0] < psnr[2], "PSNR q0 %.2f >= q100 %.2f", psnr[0], psnr[2]);
+
+    const double target_bpp = (sizes[0] + sizes[2]) * 0.5 * 8.0 / (128.0 * 96.0);
+    LvcEncoderSettings s;
+    lvc_encoder_default_settings(&s);
+    s.target_bpp = target_bpp;
+    s.threads = 2;
+    LvcEncoder *enc = NULL;
+    ck_assert_int_eq(lvc_encoder_open(&enc, &s), 0);
+    uint8_t *b = NULL;
+    size_t sz = 0;
+    ck_assert_int_eq(lvc_encode_image(enc, &img, &b, &sz), 0);
+    const float q = lvc_encoder_last_quality(enc);
+    ck_assert_msg(sz * 8.0 / (128.0 * 96.0) <= target_bpp + 1e-9, "bpp %.4f above target %.4f",
+                  sz * 8.0 / (128.0 * 96.0), target_bpp);
+    ck_assert_msg(q > 0.0f && q < 100.0f, "quality %.2f", q);
+    free(b);
+    lvc_encoder_close(&enc);
+    lvc_image_free(&img);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    LvcEncoderSettings s;
+    lvc_encoder_default_settings(&s);
+    LvcEncoder *enc = (LvcEncoder *)&s; /* must be reset to NULL on failure */
+    s.model = "no-such-model";
+    ck_assert_int_eq(lvc_encoder_open(&enc, &s), LVC_ERR_MODEL_UNKNOWN);
+    ck_assert_ptr_null(enc);
+    lvc_encoder_default_settings(&s);
+    s.quality = 101.0f;
+    ck_assert_int_eq(lvc_encoder_open(&enc, &s), LVC_ERR_INVALID_ARG);
+    lvc_encoder_default_settings(&s);
+    s.tile_size = 100;
+    ck_assert_int_eq(lvc_encoder_open(&enc, &s), LVC_ERR_INVALID_ARG);
+    lvc_encoder_default_settings(&s);
+    ck_assert_int_eq(lvc_encoder_open(&enc, &s), 0);
+    LvcImage bad = { 0 };
+    uint8_t *b = (uint8_t *)&s;
+    size_t sz = 1;
+    ck_assert_int_eq(lvc_encode_image(enc, &bad, &b, &sz), LVC_ERR_INVALID_ARG);
+    ck_assert_ptr_null(b);
+    ck_assert_uint_eq(sz, 0);
+    lvc_encoder_close(&enc);
+
+    /* a stream for a model id this build lacks */
+    LvcImage img, out;
+    make_image(&img, 16, 16, 3, 8, 1);
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    encode(&img, 50.0f, 1, LVC_BACKEND_CPU, 0, &buf, &size);
+    LvcDecoderSettings ds;
+    lvc_decoder_default_settings(&ds);
+    LvcDecoder *dec = NULL;
+    ck_assert_int_eq(lvc_decoder_open(&dec, &ds), 0);
+    uint8_t dig[32];
+    ck_assert_int_eq(lvc_decoder_symbols_digest(dec, dig), LVC_ERR_INVALID_ARG);
+    const int r = lvc_decode_image(dec, buf, size - 1, &out);
+    ck_assert_msg(r == LVC_ERR_TRUNCATED || r == LVC_ERR_LENGTH, "truncated stream: %d", r);
+    ck_assert_ptr_null(out.data);
+    lvc_decoder_close(&dec);
+    free(buf);
+    lvc_image_free(&img);
+}
+END_TEST
+
+static Suite *models_suite(void)
+{
+    Suite *s = suite_create("models");
+    TCase *tc = tcase_create("parity");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_parity_cpu);
+    tcase_add_test(tc, test_parity_ref);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("pipeline");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_roundtrip_formats, 0, (int)(sizeof(formats) / sizeof(formats[0])));
+    tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_rate_control);
+    tcase_add_test(tc, test_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        fixture_dir = argv[1];
+    SRunner *sr = srunner_create(models_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    const int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
