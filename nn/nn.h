@@ -214,9 +214,10 @@ int lvc_nn_linear_create(LvcNn *nn, int in, int out, const float *weight,
                          const float *bias, LvcNnAct act, float act_param,
                          LvcNnLayer **layer);
 
-/* Run a float layer: y must have the output shape and dtype F32, and must
- * not overlap x (except GDN and linear which require distinct buffers too).
- */
+/* Run a layer (float layers and qconv): y must have the output shape and
+ * dtype and must not overlap x. Shapes: lvc_conv_out_shape /
+ * lvc_convt_out_shape; GDN keeps the shape; linear maps 1 x rows x in to
+ * 1 x rows x out. */
 int lvc_nn_forward(LvcNn *nn, const LvcNnLayer *layer, const LvcTensor *x,
                    LvcTensor *y);
 void lvc_nn_layer_free(LvcNn *nn, LvcNnLayer **layer);

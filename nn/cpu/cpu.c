@@ -44,8 +44,13 @@
 #include <cblas.h>
 
 /* Target size of an im2col band in elements: about 1 MiB of floats keeps
- * the band in L2 next to the GEMM's packed panels. */
-#define BAND_ELEMS (1 << 18)
+ * the band in L2 next to the GEMM's packed panels. (2^17..2^20 measured
+ * within the noise of the shared build machine; -DLVC_NN_BAND_LOG2=n to
+ * experiment.) */
+#ifndef LVC_NN_BAND_LOG2
+#define LVC_NN_BAND_LOG2 18
+#endif
+#define BAND_ELEMS (1 << LVC_NN_BAND_LOG2)
 /* kn2row: layers with at most this many output channels, and the size of
  * the Z band (floats per thread). */
 #define KN2ROW_MAX_COUT 16
