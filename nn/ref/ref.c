@@ -43,6 +43,15 @@ typedef struct ConvJob {
     LvcTensor *y;
 } ConvJob;
 
+/* The taps of one output position that land inside the input, in
+ * increasing (ky, kx) order: computed once per position, outside the
+ * channel loop (the summation order is unchanged). */
+typedef struct TapList {
+    int n;
+    int16_t k[LVC_NN_MAX_KERNEL * LVC_NN_MAX_KERNEL];     /* ky * kw + kx */
+    int32_t off[LVC_NN_MAX_KERNEL * LVC_NN_MAX_KERNEL];   /* iy * W + ix */
+} TapList;
+
 static void conv_job(void *arg, int co, int thread)
 {
     const ConvJob *j = arg;
@@ -50,29 +59,32 @@ static void conv_job(void *arg, int co, int thread)
     const float *x = j->x->data;
     float *y = (float *)j->y->data + (size_t)co * j->y->h * j->y->w;
     const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
-    const int g = co / opg, H = j->x->h, W = j->x->w;
-    const float *wc = j->l->w + (size_t)co * cpg * p->kh * p->kw;
+    const int g = co / opg, H = j->x->h, W = j->x->w, taps = p->kh * p->kw;
+    const float *wc = j->l->w + (size_t)co * cpg * taps;
+    TapList tl;
     (void)thread;
 
     for (int oy = 0; oy < j->y->h; oy++)
         for (int ox = 0; ox < j->y->w; ox++) {
             float acc = j->l->b[co];
+            tl.n = 0;
+            for (int ky = 0; ky < p->kh; ky++) {
+                int iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
+                if (iy < 0 || iy >= H)
+                    continue;
+                for (int kx = 0; kx < p->kw; kx++) {
+                    int ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
+                    if (ix < 0 || ix >= W || (p->mask && !p->mask[ky * p->kw + kx]))
+                        continue;
+                    tl.k[tl.n] = (int16_t)(ky * p->kw + kx);
+                    tl.off[tl.n++] = iy * W + ix;
+                }
+            }
             for (int ci = 0; ci < cpg; ci++) {
                 const float *xc = x + (size_t)(g * cpg + ci) * H * W;
-                const float *wk = wc + (size_t)ci * p->kh * p->kw;
-                for (int ky = 0; ky < p->kh; ky++) {
-                    int iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
-                    if (iy < 0 || iy >= H)
-                        continue;
-                    for (int kx = 0; kx < p->kw; kx++) {
-                        int ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
-                        if (ix < 0 || ix >= W)
-                            continue;
-                        if (p->mask && !p->mask[ky * p->kw + kx])
-                            continue;
-                        acc += xc[(size_t)iy * W + ix] * wk[ky * p->kw + kx];
-                    }
-                }
+                const float *wk = wc + (size_t)ci * taps;
+                for (int t = 0; t < tl.n; t++)
+                    acc += xc[tl.off[t]] * wk[tl.k[t]];
             }
             y[(size_t)oy * j->y->w + ox] = act_f32(acc, p->act, p->act_param);
         }
@@ -93,33 +105,38 @@ static void convt_job(void *arg, int co, int thread)
     float *y = (float *)j->y->data + (size_t)co * j->y->h * j->y->w;
     const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
     const int g = co / opg, H = j->x->h, W = j->x->w, taps = p->kh * p->kw;
+    TapList tl;
     (void)thread;
 
     for (int oy = 0; oy < j->y->h; oy++)
         for (int ox = 0; ox < j->y->w; ox++) {
             float acc = j->l->b[co];
+            tl.n = 0;
+            for (int ky = 0; ky < p->kh; ky++) {
+                int ty = oy + p->pad_top - ky * p->dil_h, iy;
+                if (ty < 0 || ty % p->stride_h)
+                    continue;
+                iy = ty / p->stride_h;
+                if (iy >= H)
+                    continue;
+                for (int kx = 0; kx < p->kw; kx++) {
+                    int tx = ox + p->pad_left - kx * p->dil_w, ix;
+                    if (tx < 0 || tx % p->stride_w)
+                        continue;
+                    ix = tx / p->stride_w;
+                    if (ix >= W)
+                        continue;
+                    tl.k[tl.n] = (int16_t)(ky * p->kw + kx);
+                    tl.off[tl.n++] = iy * W + ix;
+                }
+            }
             for (int ci = 0; ci < cpg; ci++) {
                 const int cig = g * cpg + ci;
                 const float *xc = x + (size_t)cig * H * W;
                 /* weight [cin][cout/g][kh][kw] */
                 const float *wk = j->l->w + ((size_t)cig * opg + co % opg) * taps;
-                for (int ky = 0; ky < p->kh; ky++) {
-                    int ty = oy + p->pad_top - ky * p->dil_h, iy;
-                    if (ty < 0 || ty % p->stride_h)
-                        continue;
-                    iy = ty / p->stride_h;
-                    if (iy >= H)
-                        continue;
-                    for (int kx = 0; kx < p->kw; kx++) {
-                        int tx = ox + p->pad_left - kx * p->dil_w, ix;
-                        if (tx < 0 || tx % p->stride_w)
-                            continue;
-                        ix = tx / p->stride_w;
-                        if (ix >= W)
-                            continue;
-                        acc += xc[(size_t)iy * W + ix] * wk[ky * p->kw + kx];
-                    }
-                }
+                for (int t = 0; t < tl.n; t++)
+                    acc += xc[tl.off[t]] * wk[tl.k[t]];
             }
             y[(size_t)oy * j->y->w + ox] = act_f32(acc, p->act, p->act_param);
         }
@@ -197,28 +214,33 @@ static void qconv_job(void *arg, int co, int thread)
     const int16_t *x = j->x->data;
     int16_t *y = (int16_t *)j->y->data + (size_t)co * j->y->h * j->y->w;
     const int cpg = p->cin / p->groups, opg = p->cout / p->groups;
-    const int g = co / opg, H = j->x->h, W = j->x->w;
+    const int g = co / opg, H = j->x->h, W = j->x->w, taps = p->kh * p->kw;
     const int s = l->q.fa_in + l->q.fw - l->q.fa_out;
-    const int16_t *wc = l->qw + (size_t)co * cpg * p->kh * p->kw;
+    const int16_t *wc = l->qw + (size_t)co * cpg * taps;
+    TapList tl;
     (void)thread;
 
     for (int oy = 0; oy < j->y->h; oy++)
         for (int ox = 0; ox < j->y->w; ox++) {
             int64_t acc = l->qb[co];
+            tl.n = 0;
+            for (int ky = 0; ky < p->kh; ky++) {
+                int iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
+                if (iy < 0 || iy >= H)
+                    continue;
+                for (int kx = 0; kx < p->kw; kx++) {
+                    int ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
+                    if (ix < 0 || ix >= W)
+                        continue;
+                    tl.k[tl.n] = (int16_t)(ky * p->kw + kx);
+                    tl.off[tl.n++] = iy * W + ix;
+                }
+            }
             for (int ci = 0; ci < cpg; ci++) {
                 const int16_t *xc = x + (size_t)(g * cpg + ci) * H * W;
-                const int16_t *wk = wc + (size_t)ci * p->kh * p->kw;
-                for (int ky = 0; ky < p->kh; ky++) {
-                    int iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
-                    if (iy < 0 || iy >= H)
-                        continue;
-                    for (int kx = 0; kx < p->kw; kx++) {
-                        int ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
-                        if (ix < 0 || ix >= W)
-                            continue;
-                        acc += (int32_t)xc[(size_t)iy * W + ix] * wk[ky * p->kw + kx];
-                    }
-                }
+                const int16_t *wk = wc + (size_t)ci * taps;
+                for (int t = 0; t < tl.n; t++)
+                    acc += (int32_t)xc[tl.off[t]] * wk[tl.k[t]];
             }
             y[(size_t)oy * j->y->w + ox] =
                 lvc_nn_qact(lvc_nn_sat16(lvc_nn_round_shift(acc, s)), l->q.act,

@@ -221,6 +221,53 @@ static void run(const char *title, const Layer *L, int n, int threads, int full_
            tot[2] * 1e3, tot[2] > 0 ? totf / tot[2] : 0);
 }
 
+/* Integer hyper-synthesis style layer: qconv 3x3 N->N (int8 weights) +
+ * ReLU on a 24x16 map, ref vs cpu. */
+static void bench_qconv(int threads, int reps)
+{
+    const int N = 128, H = 16, W = 24;
+    LvcQConvParams q;
+    int8_t *w = malloc((size_t)N * N * 9);
+    int16_t *x = malloc((size_t)N * H * W * 2);
+    double macs = (double)N * N * 9 * H * W;
+    memset(&q, 0, sizeof(q));
+    lvc_conv_params_init(&q.conv, N, N, 3, 3);
+    lvc_conv_params_pad(&q.conv, 1, 1);
+    q.wbits = 8; q.fw = 7; q.fa_in = 4; q.fa_out = 4; q.act = LVC_ACT_RELU;
+    for (int i = 0; i < N * N * 9; i++)
+        w[i] = (int8_t)((i * 37) % 255 - 127);
+    for (int i = 0; i < N * H * W; i++)
+        x[i] = (int16_t)((i * 101) % 4001 - 2000);
+    printf("\nqconv 3x3 %d->%d int8 on %dx%d (integer path, bit-exact):\n", N, N, W, H);
+    for (int b = 0; b < 2; b++) {
+        LvcNn *nn = NULL;
+        LvcNnLayer *l = NULL;
+        LvcTensor tx, ty;
+        double best = 1e30;
+        if (lvc_nn_open(&nn, b ? LVC_BACKEND_CPU : LVC_BACKEND_REF, threads) < 0)
+            continue;
+        lvc_nn_qconv_create(nn, &q, w, NULL, &l);
+        lvc_nn_tensor_alloc(nn, &tx, N, H, W, LVC_NN_I16, 4);
+        lvc_nn_tensor_alloc(nn, &ty, N, H, W, LVC_NN_I16, 4);
+        lvc_nn_tensor_write(nn, &tx, x);
+        for (int r = 0; r < reps; r++) {
+            double t0 = now();
+            lvc_nn_forward(nn, l, &tx, &ty);
+            t0 = now() - t0;
+            if (t0 < best)
+                best = t0;
+        }
+        printf("  %-4s %8.2f ms %8.2f GOP/s\n", b ? "cpu" : "ref", best * 1e3,
+               2 * macs / best * 1e-9);
+        lvc_nn_tensor_free(nn, &tx);
+        lvc_nn_tensor_free(nn, &ty);
+        lvc_nn_layer_free(nn, &l);
+        lvc_nn_close(&nn);
+    }
+    free(w);
+    free(x);
+}
+
 static void workspace(void)
 {
     /* Activations of synthesis A with IGDN in place-free form: x -> c1 ->
@@ -262,6 +309,7 @@ int main(int argc, char **argv)
     printf("ratio = cpu (1 thread) GFLOP/s / cblas_sgemm (1 thread) GFLOP/s\n");
     run("A) transposed 5x5 convs (Balle 2018)", synth_a, 4, threads, full_ref, reps);
     run("B) sub-pixel: conv3x3 + pixel shuffle", synth_b, 4, threads, full_ref, reps);
+    bench_qconv(threads, reps);
     workspace();
     return 0;
 }

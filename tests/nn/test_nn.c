@@ -97,7 +97,7 @@ static float *run_float(LvcBackend be, int threads, const Spec *s, const float *
     return out;
 }
 
-static double max_err_seen;
+static double max_err_seen, max_rel_seen;   /* |out-ref|, |out-ref| / sum|x*w| */
 
 /* Compare backend be against ref for a spec with random data. */
 static void check_float(const Spec *s, int xc, int xh, int xw, LvcBackend be)
@@ -144,6 +144,8 @@ static void check_float(const Spec *s, int xc, int xh, int xw, LvcBackend be)
         double e = fabs((double)out[i] - ref[i]);
         if (e > max_err_seen)
             max_err_seen = e;
+        if (mag[i] > 0 && e / fabs(mag[i]) > max_rel_seen)
+            max_rel_seen = e / fabs(mag[i]);
         if (!(e <= tol))
             ck_abort_msg("kind %d k%dx%d s%d pad %d/%d/%d/%d d%d g%d cin %d cout %d in "
                          "%dx%d: elem %zu out %g ref %g (tol %g)",
@@ -923,6 +925,7 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    printf("largest float deviation from ref: %g\n", max_err_seen);
+    printf("largest float deviation from ref: %g absolute, %g relative to sum|x*w|\n",
+           max_err_seen, max_rel_seen);
     return failed ? 1 : 0;
 }
