@@ -180,6 +180,11 @@ int lvc_nn_threads(const LvcNn *nn)
     return nn ? nn->threads : 1;
 }
 
+size_t lvc_nn_scratch_bytes(const LvcNn *nn)
+{
+    return nn ? nn->scratch_size * (size_t)nn->threads : 0;
+}
+
 int lvc_nn_reserve_scratch(LvcNn *nn, size_t bytes)
 {
     if (bytes <= nn->scratch_size)
@@ -474,6 +479,27 @@ void lvc_conv_params_pad(LvcConvParams *p, int pad_h, int pad_w)
 {
     p->pad_top = p->pad_bottom = pad_h;
     p->pad_left = p->pad_right = pad_w;
+}
+
+int lvc_nn_mask_checkerboard(uint8_t *mask, int k)
+{
+    if (!mask || k < 1 || k > LVC_NN_MAX_KERNEL || !(k & 1))
+        return LVC_ERR_INVALID_ARG;
+    for (int y = 0; y < k; y++)
+        for (int x = 0; x < k; x++)
+            mask[y * k + x] = (uint8_t)((y + x) & 1);
+    return 0;
+}
+
+int lvc_nn_mask_causal(uint8_t *mask, int k, int include_centre)
+{
+    if (!mask || k < 1 || k > LVC_NN_MAX_KERNEL || !(k & 1))
+        return LVC_ERR_INVALID_ARG;
+    for (int y = 0; y < k; y++)
+        for (int x = 0; x < k; x++)
+            mask[y * k + x] = (uint8_t)(y < k / 2 || (y == k / 2 && x < k / 2) ||
+                                        (include_centre && y == k / 2 && x == k / 2));
+    return 0;
 }
 
 static int valid_conv_params(const LvcConvParams *p, int transposed)

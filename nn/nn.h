@@ -107,6 +107,8 @@ void lvc_nn_close(LvcNn **nn);
 /* The backend actually used (never AUTO), and the thread count. */
 LvcBackend lvc_nn_backend(const LvcNn *nn);
 int lvc_nn_threads(const LvcNn *nn);
+/* Host scratch held by the context (all threads), for memory reports. */
+size_t lvc_nn_scratch_bytes(const LvcNn *nn);
 /* 1 if the backend could be opened in this process (cheap after the first
  * call). */
 int lvc_nn_backend_available(LvcBackend backend);
@@ -181,6 +183,14 @@ typedef struct LvcConvParams {
 void lvc_conv_params_init(LvcConvParams *p, int cin, int cout, int kh, int kw);
 /* "same" symmetric padding for odd kernels: pad = dil*(k-1)/2 each side. */
 void lvc_conv_params_pad(LvcConvParams *p, int pad_h, int pad_w);
+
+/* Spatial masks for masked convolutions (k*k bytes, row-major, 1 = tap
+ * used). Checkerboard (He et al. 2021): taps with (ky + kx) odd, so the
+ * centre and same-colour neighbours are excluded. Causal (PixelCNN raster
+ * order): rows above the centre, and the centre row left of the centre;
+ * type B also keeps the centre. k must be odd, 1..LVC_NN_MAX_KERNEL. */
+int lvc_nn_mask_checkerboard(uint8_t *mask, int k);
+int lvc_nn_mask_causal(uint8_t *mask, int k, int include_centre);
 
 /* Output shape of a conv / transposed conv for an input h x w. */
 int lvc_conv_out_shape(const LvcConvParams *p, int h, int w, int *oh, int *ow);

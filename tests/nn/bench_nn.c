@@ -21,7 +21,6 @@
 
 #include "common/thread.h"
 #include "nn/nn.h"
-#include "nn/ops.h"
 
 #if LVC_HAVE_OPENBLAS
 #include <cblas.h>
@@ -119,7 +118,7 @@ static double time_layer(LvcNn *nn, const Layer *L, int h, int w, int reps, int 
         *ow *= 2;
         lvc_nn_tensor_free(nn, &s);
     }
-    *scratch = nn->scratch_size;
+    *scratch = lvc_nn_scratch_bytes(nn) / (size_t)lvc_nn_threads(nn);
     lvc_nn_tensor_free(nn, &x);
     lvc_nn_tensor_free(nn, &y);
     lvc_nn_layer_free(nn, &l);

@@ -247,6 +247,15 @@ END_TEST
 START_TEST(test_conv_masked)
 {
     Spec s = { 0 };
+    uint8_t m[25];
+    ck_assert_int_eq(lvc_nn_mask_causal(m, 5, 0), 0);
+    ck_assert(!memcmp(m, mask_a5, 25));
+    ck_assert_int_eq(lvc_nn_mask_causal(m, 5, 1), 0);
+    ck_assert_int_eq(m[12], 1);
+    ck_assert_int_eq(m[13], 0);
+    ck_assert_int_eq(lvc_nn_mask_checkerboard(m, 3), 0);
+    ck_assert(!memcmp(m, mask_cb3, 9));
+    ck_assert_int_eq(lvc_nn_mask_checkerboard(m, 4), LVC_ERR_INVALID_ARG);
     lvc_conv_params_init(&s.p, 5, 7, 5, 5);
     lvc_conv_params_pad(&s.p, 2, 2);
     s.p.mask = mask_a5;
