@@ -348,30 +348,50 @@ static int ref_upsample(LvcNn *nn, const LvcTensor *x, int r, int bilinear, LvcT
     return 0;
 }
 
-/* pixel_shuffle: out[c][y*r+i][x*r+j] = in[c*r*r + i*r + j][y][x]. */
+/* pixel_shuffle: out[c][y*r+i][x*r+j] = in[c*r*r + i*r + j][y][x]. One job
+ * per output channel c (the r*r input planes it gathers). */
+typedef struct ShuffleJob {
+    const LvcTensor *big, *small;
+    int r, inverse;
+} ShuffleJob;
+
+#define DEFINE_SHUFFLE(name, T)                                                     \
+static void name(const ShuffleJob *j, int c)                                        \
+{                                                                                   \
+    const int r = j->r, H = j->small->h, W = j->small->w;                           \
+    T *big = (T *)j->big->data + (size_t)c * H * r * W * r;                         \
+    T *small = (T *)j->small->data + (size_t)c * r * r * H * W;                     \
+    for (int i = 0; i < r; i++)                                                     \
+        for (int jj = 0; jj < r; jj++) {                                            \
+            T *sp = small + ((size_t)i * r + jj) * H * W;                           \
+            for (int yy = 0; yy < H; yy++) {                                        \
+                T *br = big + ((size_t)yy * r + i) * W * r + jj;                    \
+                T *sr = sp + (size_t)yy * W;                                        \
+                if (j->inverse)                                                     \
+                    for (int xx = 0; xx < W; xx++) sr[xx] = br[(size_t)xx * r];     \
+                else                                                                \
+                    for (int xx = 0; xx < W; xx++) br[(size_t)xx * r] = sr[xx];     \
+            }                                                                       \
+        }                                                                           \
+}
+
+DEFINE_SHUFFLE(shuffle_f32, float)
+DEFINE_SHUFFLE(shuffle_i16, int16_t)
+
+static void shuffle_job(void *arg, int c, int thread)
+{
+    const ShuffleJob *j = arg;
+    (void)thread;
+    if (j->big->dtype == LVC_NN_I16)
+        shuffle_i16(j, c);
+    else
+        shuffle_f32(j, c);
+}
+
 static int ref_shuffle(LvcNn *nn, const LvcTensor *x, int r, int inverse, LvcTensor *y)
 {
-    const LvcTensor *big = inverse ? x : y, *small = inverse ? y : x;
-    const size_t es = lvc_nn_dtype_size(x->dtype);
-    const int C = big->c, H = small->h, W = small->w;
-    (void)nn;
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < r; i++)
-            for (int j = 0; j < r; j++) {
-                const size_t sc = (size_t)c * r * r + (size_t)i * r + j;
-                for (int yy = 0; yy < H; yy++)
-                    for (int xx = 0; xx < W; xx++) {
-                        size_t si = (sc * H + yy) * W + xx;
-                        size_t bi = ((size_t)c * H * r + (size_t)yy * r + i) * W * r +
-                                    (size_t)xx * r + j;
-                        uint8_t *s = (uint8_t *)small->data + si * es;
-                        uint8_t *b = (uint8_t *)big->data + bi * es;
-                        if (inverse)
-                            memcpy(s, b, es);
-                        else
-                            memcpy(b, s, es);
-                    }
-            }
+    ShuffleJob j = { inverse ? x : y, inverse ? y : x, r, inverse };
+    lvc_nn_parallel(nn, j.big->c, shuffle_job, &j);
     return 0;
 }
 
