@@ -142,11 +142,12 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
     for (uint32_t t = 0; t < h->num_tiles; t++) {
         const LvcSubstream *sz = lvc_container_find(&ct, t, 0, LVC_SUB_Z);
         const LvcSubstream *sy = lvc_container_find(&ct, t, 0, LVC_SUB_Y);
-        if (!sz || !sy) {
+        if (!sy || (m->has_hyper != (sz != NULL))) {
             ret = LVC_ERR_CORRUPT;
             goto end;
         }
-        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, sz->data, sz->size, sy->data,
+        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, sz ? sz->data : NULL,
+                                          sz ? sz->size : 0, sy->data,
                                           sy->size, inv_gain, &yhat, tile_digests[t])) < 0)
             goto end;
     }

@@ -130,7 +130,8 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
         goto end;
     const int ntiles = g->tiles_x * g->tiles_y;
     const int nalpha = h->alpha_mode ? ntiles : 0;
-    ct.num_subs = (uint32_t)(2 * ntiles + nalpha);
+    const int per_tile = c->model->has_hyper ? 2 : 1;
+    ct.num_subs = (uint32_t)(per_tile * ntiles + nalpha);
     ct.subs = lvc_calloc(ct.num_subs, sizeof(*ct.subs));
     if (!ct.subs) {
         ret = LVC_ERR_NOMEM;
@@ -145,12 +146,16 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
         }
     }
     for (int t = 0; t < ntiles; t++) {
-        LvcSubstream *sz = &ct.subs[2 * t], *sy = &ct.subs[2 * t + 1];
-        sz->tile = sy->tile = (uint32_t)t;
-        sz->what = LVC_SUB_Z;
+        LvcSubstream *sy = &ct.subs[per_tile * t + per_tile - 1];
+        if (per_tile == 2) {
+            LvcSubstream *sz = &ct.subs[2 * t];
+            sz->tile = (uint32_t)t;
+            sz->what = LVC_SUB_Z;
+            sz->data = ls.z[t];
+            sz->size = ls.z_size[t];
+        }
+        sy->tile = (uint32_t)t;
         sy->what = LVC_SUB_Y;
-        sz->data = ls.z[t];
-        sz->size = ls.z_size[t];
         sy->data = ls.y[t];
         sy->size = ls.y_size[t];
         if (nalpha) {
@@ -158,7 +163,7 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
             if ((ret = lvc_container_tile_rect(h, (uint32_t)t, &x0, &y0, &tw, &th)) < 0 ||
                 (ret = lvc_alpha_encode(img, x0, y0, tw, th, &alpha[t], &alpha_size[t])) < 0)
                 goto end;
-            LvcSubstream *sa = &ct.subs[2 * ntiles + t];
+            LvcSubstream *sa = &ct.subs[per_tile * ntiles + t];
             sa->tile = (uint32_t)t;
             sa->what = LVC_SUB_ALPHA;
             sa->data = alpha[t];

@@ -65,10 +65,13 @@ static void tile_bufs_free(LvcNn *nn, TileBufs *b)
 static int tile_bufs_alloc(const LvcModel *m, LvcNn *nn, int th, int tw, TileBufs *b)
 {
     memset(b, 0, sizeof(*b));
+    if (!m->has_hyper)
+        return 0;
     const int zh = th / LVC_MODEL_ZSCALE, zw = tw / LVC_MODEL_ZSCALE;
     int ret;
     if ((ret = lvc_nn_tensor_alloc(nn, &b->zhat, m->N, zh, zw, LVC_NN_I16, 0)) < 0 ||
-        (ret = lvc_nn_tensor_alloc(nn, &b->params, 2 * m->M, th, tw, LVC_NN_I16, m->out_fa)) < 0)
+        (ret = lvc_nn_tensor_alloc(nn, &b->params, (m->has_means ? 2 : 1) * m->M, th, tw,
+                                    LVC_NN_I16, m->out_fa)) < 0)
         goto error;
     b->zh_host = lvc_malloc_array(lvc_tensor_elems(&b->zhat), sizeof(int16_t));
     b->par_host = lvc_malloc_array(lvc_tensor_elems(&b->params), sizeof(int16_t));
@@ -96,6 +99,18 @@ static int run_hyper_synthesis(const LvcModel *m, LvcNn *nn, TileBufs *b)
     return 0;
 }
 
+/* The gained latents of a tile, as a contiguous M x th x tw block. */
+static void fill_gained(const LvcModel *m, const LvcGeometry *g, const LvcTensor *y,
+                        const float *gain, int lx0, int ly0, int tw, int th, float *yh)
+{
+    const float *ysrc = (const float *)y->data;
+    for (int c = 0; c < m->M; c++)
+        for (int yy = 0; yy < th; yy++)
+            for (int xx = 0; xx < tw; xx++)
+                yh[((size_t)c * th + yy) * tw + xx] =
+                    ysrc[((size_t)c * g->hl + ly0 + yy) * g->wl + lx0 + xx] * gain[c];
+}
+
 static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const LvcTensor *y,
                        const float *gain, int t, LvcLatentStreams *out)
 {
@@ -114,24 +129,34 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
     if (ret < 0)
         return ret;
     yh = lvc_malloc_array((size_t)m->M * tpix, sizeof(float));
-    zf = lvc_malloc_array((size_t)m->N * zh * zw, sizeof(float));
-    if (!yh || !zf) {
+    zf = m->has_hyper ? lvc_malloc_array((size_t)m->N * zh * zw, sizeof(float)) : NULL;
+    if (!yh || (m->has_hyper && !zf)) {
         ret = LVC_ERR_NOMEM;
         goto end;
     }
-    /* gained latents of the tile */
-    const float *ysrc = (const float *)y->data;
-    for (int c = 0; c < m->M; c++)
-        for (int yy = 0; yy < th; yy++)
-            for (int xx = 0; xx < tw; xx++)
-                yh[((size_t)c * th + yy) * tw + xx] =
-                    ysrc[((size_t)c * g->hl + ly0 + yy) * g->wl + lx0 + xx] * gain[c];
+    fill_gained(m, g, y, gain, lx0, ly0, tw, th, yh);
+    if (!m->has_hyper) {
+        /* factorized: channel c of y uses table c */
+        for (int c = 0; c < m->M; c++)
+            for (size_t i = 0; i < tpix; i++)
+                if ((ret = lvc_rans_enc_put(&ey, &m->y_cdf.tables[c],
+                                            round_i32(yh[(size_t)c * tpix + i]))) < 0)
+                    goto end;
+        ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t]);
+        goto end;
+    }
     if ((ret = lvc_nn_tensor_alloc(nn, &yt, m->M, th, tw, LVC_NN_F32, 0)) < 0 ||
-        (ret = lvc_nn_tensor_alloc(nn, &zt, m->N, zh, zw, LVC_NN_F32, 0)) < 0 ||
-        (ret = lvc_nn_tensor_write(nn, &yt, yh)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &zt, m->N, zh, zw, LVC_NN_F32, 0)) < 0)
+        goto end;
+    if (!m->has_means) /* the scale hyperprior analyses magnitudes */
+        for (size_t i = 0; i < (size_t)m->M * tpix; i++)
+            yh[i] = fabsf(yh[i]);
+    if ((ret = lvc_nn_tensor_write(nn, &yt, yh)) < 0 ||
         (ret = lvc_model_hyper_analysis(m, nn, &yt, &zt)) < 0 ||
         (ret = lvc_nn_tensor_read(nn, &zt, zf)) < 0)
         goto end;
+    if (!m->has_means)
+        fill_gained(m, g, y, gain, lx0, ly0, tw, th, yh); /* restore signs */
     const size_t zn = (size_t)m->N * zh * zw;
     for (size_t i = 0; i < zn; i++)
         b.zh_host[i] = sat16(zf[i]);
@@ -148,11 +173,12 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
     const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
     for (int c = 0; c < m->M; c++) {
         const int16_t *sc = b.par_host + (size_t)c * tpix;
-        const int16_t *mu = b.par_host + (size_t)(m->M + c) * tpix;
+        const int16_t *mu = m->has_means ? b.par_host + (size_t)(m->M + c) * tpix : NULL;
         const float *yc = yh + (size_t)c * tpix;
         for (size_t i = 0; i < tpix; i++) {
             const int idx = lvc_scale_index_q(sc[i], m->out_fa);
-            const int32_t q = round_i32(yc[i] - (float)mu[i] * inv_mean_scale);
+            const float mean = mu ? (float)mu[i] * inv_mean_scale : 0.0f;
+            const int32_t q = round_i32(yc[i] - mean);
             if ((ret = lvc_rans_enc_put(&ey, &m->y_cdf.tables[idx], q)) < 0)
                 goto end;
         }
@@ -232,6 +258,12 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     if (ret < 0)
         return ret;
     lvc_sha256_init(&sha);
+    if (!m->has_hyper)
+        goto decode_y;
+    if (!zbuf) {
+        ret = LVC_ERR_CORRUPT;
+        goto end;
+    }
     if ((ret = lvc_rans_dec_init(&dz, zbuf, zsize)) < 0)
         goto end;
     const size_t zplane = (size_t)zh * zw;
@@ -250,22 +282,24 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     digest_i16(&sha, b.zh_host, (size_t)m->N * zplane);
     if ((ret = run_hyper_synthesis(m, nn, &b)) < 0)
         goto end;
+decode_y:
     if ((ret = lvc_rans_dec_init(&dy, ybuf, ysize)) < 0)
         goto end;
     float *ydst = (float *)yhat->data;
     const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
     size_t k = 0;
     for (int c = 0; c < m->M; c++) {
-        const int16_t *sc = b.par_host + (size_t)c * tpix;
-        const int16_t *mu = b.par_host + (size_t)(m->M + c) * tpix;
+        const int16_t *sc = m->has_hyper ? b.par_host + (size_t)c * tpix : NULL;
+        const int16_t *mu = m->has_means ? b.par_host + (size_t)(m->M + c) * tpix : NULL;
         for (int yy = 0; yy < th; yy++) {
             float *row = ydst + ((size_t)c * g->hl + ly0 + yy) * g->wl + lx0;
             for (int xx = 0; xx < tw; xx++) {
                 const size_t i = (size_t)yy * tw + xx;
-                const int idx = lvc_scale_index_q(sc[i], m->out_fa);
-                const int32_t q = lvc_rans_dec_get(&dy, &m->y_cdf.tables[idx]);
-                /* exact: |q| < 2^30 and the mean has out_fa fractional bits */
-                const int64_t fixed = (int64_t)q * (1 << m->out_fa) + mu[i];
+                const LvcCdf *table = sc ? &m->y_cdf.tables[lvc_scale_index_q(sc[i], m->out_fa)]
+                                         : &m->y_cdf.tables[c];
+                const int32_t q = lvc_rans_dec_get(&dy, table);
+                /* exact in double: the mean has out_fa fractional bits */
+                const int64_t fixed = (int64_t)q * (1 << m->out_fa) + (mu ? mu[i] : 0);
                 row[xx] = (float)((double)fixed * inv_mean_scale) * inv_gain[c];
                 const uint32_t u = (uint32_t)q;
                 qbuf[k++] = (uint8_t)u;

@@ -85,7 +85,7 @@ end:
 
 int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, LvcTensor *z)
 {
-    if (y->c != m->M || y->h % 4 || y->w % 4 || z->c != m->N || z->h != y->h / 4 ||
+    if (!m->has_hyper || y->c != m->M || y->h % 4 || y->w % 4 || z->c != m->N || z->h != y->h / 4 ||
         z->w != y->w / 4)
         return LVC_ERR_INVALID_ARG;
     LvcTensor a = { 0 }, b = { 0 };
@@ -111,8 +111,8 @@ end:
 int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zhat,
                               LvcTensor *params)
 {
-    if (zhat->c != m->N || zhat->dtype != LVC_NN_I16 || params->dtype != LVC_NN_I16 ||
-        params->c != 2 * m->M || params->h != 4 * zhat->h || params->w != 4 * zhat->w)
+    if (!m->has_hyper || zhat->c != m->N || zhat->dtype != LVC_NN_I16 ||
+        params->dtype != LVC_NN_I16 || params->c != (m->has_means ? 2 : 1) * m->M || params->h != 4 * zhat->h || params->w != 4 * zhat->w)
         return LVC_ERR_INVALID_ARG;
     LvcTensor a = { 0 }, b = { 0 };
     int ret;
@@ -183,7 +183,7 @@ end:
     return ret;
 }
 
-double lvc_model_macs_per_pixel(int N, int M, int decoder)
+double lvc_model_macs_per_pixel(LvcArch arch, int N, int M, int decoder)
 {
     const double n = N, m = M;
     /* g_s: sub-pixel convs at 1/256, 1/64, 1/16, 1/4 of the pixels (output
@@ -191,11 +191,14 @@ double lvc_model_macs_per_pixel(int N, int M, int decoder)
     double macs = 9 * m * 4 * n / 256 + 36 * n * n / 64 + 36 * n * n / 16 + 9 * n * 12 / 4 +
                   n * n * (1.0 / 64 + 1.0 / 16 + 1.0 / 4);
     /* h_s (integer): at 1/4096, 1/1024 and 1/256 */
-    macs += 9 * n * 4 * n / 4096 + 9 * n * 6 * n / 1024 + 9 * 1.5 * n * 2 * m / 256;
+    const double outs = arch == LVC_ARCH_MEANSCALE ? 2 * m : m;
+    if (arch != LVC_ARCH_FACTORIZED)
+        macs += 9 * n * 4 * n / 4096 + 9 * n * 6 * n / 1024 + 9 * 1.5 * n * outs / 256;
     if (!decoder) {
         macs += 25 * 3 * n / 4 + 25 * n * n / 16 + 25 * n * n / 64 + 25 * n * m / 256 +
                 n * n * (1.0 / 4 + 1.0 / 16 + 1.0 / 64);
-        macs += 9 * m * n / 256 + 25 * n * n / 1024 + 25 * n * n / 4096;
+        if (arch != LVC_ARCH_FACTORIZED)
+            macs += 9 * m * n / 256 + 25 * n * n / 1024 + 25 * n * n / 4096;
     }
     return macs;
 }
@@ -238,16 +241,10 @@ int lvc_model_open(LvcModel **pm, const char *name, LvcNn *nn)
     int ret = lvc_modelfile_open_mem(e->blob, e->size, &mf);
     if (ret < 0)
         goto error;
-    switch (e->arch) {
-    case LVC_ARCH_MEANSCALE:
-        ret = lvc_meanscale_load(m, mf, nn);
-        break;
-    default:
-        ret = LVC_ERR_UNSUPPORTED;
-    }
-    if (ret < 0)
+    if ((ret = lvc_autoencoder_load(m, mf, nn)) < 0)
         goto error;
-    if ((ret = lvc_cdf_set_default(&m->y_cdf, LVC_DIST_GAUSSIAN, LVC_Y_CDF_PREC)) < 0)
+    if (m->has_hyper &&
+        (ret = lvc_cdf_set_default(&m->y_cdf, LVC_DIST_GAUSSIAN, LVC_Y_CDF_PREC)) < 0)
         goto error;
     lvc_modelfile_close(&mf);
     *pm = m;

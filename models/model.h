@@ -30,7 +30,9 @@
 #define LVC_Y_CDF_PREC       16   /* precision of the Gaussian tables */
 
 typedef enum LvcArch {
-    LVC_ARCH_MEANSCALE = 1,
+    LVC_ARCH_FACTORIZED = 1,   /* y: one factorized table per channel */
+    LVC_ARCH_HYPERPRIOR = 2,   /* h_a(|y|); h_s gives scales, means are 0 */
+    LVC_ARCH_MEANSCALE  = 3,   /* h_a(y); h_s gives scales and means */
 } LvcArch;
 
 typedef struct LvcModelFile LvcModelFile;
@@ -40,6 +42,8 @@ typedef struct LvcModel {
     LvcArch arch;
     int N, M, L;
     int out_fa;                          /* h_s output fractional bits */
+    int has_hyper;                       /* h_a/h_s/z exist */
+    int has_means;                       /* h_s outputs means after the scales */
     float gain[LVC_MODEL_MAX_LEVELS * 1024];
     float inv_gain[LVC_MODEL_MAX_LEVELS * 1024];
     LvcNnLayer *ga_conv[4], *ga_gdn[3];
@@ -49,7 +53,8 @@ typedef struct LvcModel {
     int hs_shuffle[3];                   /* pixel-shuffle factor after layer */
     int hs_cout[3];                      /* output channels of h_s layers */
     LvcCdfSet z_cdf;                     /* one table per z channel */
-    LvcCdfSet y_cdf;                     /* Gaussian tables by scale index */
+    LvcCdfSet y_cdf;                     /* Gaussian tables by scale index, or
+                                          * (factorized) one table per channel */
 } LvcModel;
 
 /* Open the registered model `name` (NULL = default) on nn. On success *m
@@ -59,7 +64,7 @@ int lvc_model_open(LvcModel **m, const char *name, LvcNn *nn);
 void lvc_model_close(LvcModel **m, LvcNn *nn);
 
 /* Architecture loaders (models/<arch>.c): fill m from a weight file. */
-int lvc_meanscale_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn);
+int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn);
 
 /* Gain vectors for a quality in [0, 100] (log-linear interpolation between
  * the trained levels). gain and inv_gain have M entries. */
@@ -70,7 +75,8 @@ void lvc_model_gains(const LvcModel *m, float quality, float *gain, float *inv_g
 int lvc_model_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *x, LvcTensor *y);
 /* y: M x h x w (with gain), h and w multiples of 4 -> z: N x h/4 x w/4. */
 int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, LvcTensor *z);
-/* z_hat: N x h x w I16 (frac 0) -> params: 2M x 4h x 4w I16 (frac out_fa). */
+/* z_hat: N x h x w I16 (frac 0) -> params: (has_means ? 2M : M) x 4h x 4w
+ * I16 (frac out_fa). */
 int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zhat,
                               LvcTensor *params);
 /* y_hat (M x h x w, already multiplied by inv_gain) -> x: 3 x 16h x 16w. */
@@ -78,6 +84,6 @@ int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, Lvc
 
 /* Multiply-accumulates per pixel of the decoder (decoder=1) or of the whole
  * encoder (analysis + the decoder's hyper-synthesis), for widths N, M. */
-double lvc_model_macs_per_pixel(int N, int M, int decoder);
+double lvc_model_macs_per_pixel(LvcArch arch, int N, int M, int decoder);
 
 #endif /* LVC_MODELS_MODEL_H */

@@ -19,6 +19,12 @@
     extern const uint8_t sym[];                                                   \
     extern const uint8_t sym##_end[];
 
+#if LVC_EMBED_FACTORIZED
+EMBED(lvc_weights_factorized, LVC_WEIGHTS_DIR "/factorized.lvcm")
+#endif
+#if LVC_EMBED_HYPERPRIOR
+EMBED(lvc_weights_hyperprior, LVC_WEIGHTS_DIR "/hyperprior.lvcm")
+#endif
 #if LVC_EMBED_MEANSCALE
 EMBED(lvc_weights_meanscale, LVC_WEIGHTS_DIR "/meanscale.lvcm")
 #endif
@@ -42,8 +48,8 @@ static void add(const char *name, uint32_t id, LvcArch arch, const char *desc,
     int64_t N = 0, M = 0;
     if (lvc_modelfile_open_mem(e->blob, e->size, &mf) == 0 &&
         lvc_modelfile_meta_int(mf, "N", &N) == 0 && lvc_modelfile_meta_int(mf, "M", &M) == 0) {
-        e->info.macs_per_pixel_dec = lvc_model_macs_per_pixel((int)N, (int)M, 1);
-        e->info.macs_per_pixel_enc = lvc_model_macs_per_pixel((int)N, (int)M, 0);
+        e->info.macs_per_pixel_dec = lvc_model_macs_per_pixel(arch, (int)N, (int)M, 1);
+        e->info.macs_per_pixel_enc = lvc_model_macs_per_pixel(arch, (int)N, (int)M, 0);
     }
     lvc_modelfile_close(&mf);
     num_entries++;
@@ -51,6 +57,16 @@ static void add(const char *name, uint32_t id, LvcArch arch, const char *desc,
 
 static void init(void)
 {
+#if LVC_EMBED_FACTORIZED
+    add("factorized", LVC_MODEL_ID_FACTORIZED, LVC_ARCH_FACTORIZED,
+        "factorized prior (Balle et al. 2018), variable rate",
+        lvc_weights_factorized, lvc_weights_factorized_end);
+#endif
+#if LVC_EMBED_HYPERPRIOR
+    add("hyperprior", LVC_MODEL_ID_HYPERPRIOR, LVC_ARCH_HYPERPRIOR,
+        "scale hyperprior (Balle et al. 2018), variable rate, integer hyper-synthesis",
+        lvc_weights_hyperprior, lvc_weights_hyperprior_end);
+#endif
 #if LVC_EMBED_MEANSCALE
     add("meanscale", LVC_MODEL_ID_MEANSCALE, LVC_ARCH_MEANSCALE,
         "mean-scale hyperprior (Minnen et al. 2018), variable rate, integer hyper-synthesis",

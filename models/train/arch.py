@@ -98,7 +98,53 @@ class MeanScaleVR(nn.Module):
         return x_hat, y_lik, z_lik
 
 
-ARCHS = {"meanscale": MeanScaleVR}
+class ScaleHyperpriorVR(MeanScaleVR):
+    """Scale hyperprior (Balle et al. 2018): h_a sees |y|, h_s predicts only
+    the scales; symbols are round(y) with zero-mean Gaussian tables."""
+    arch = "hyperprior"
+
+    def __init__(self, N=128, M=192, lambdas=LAMBDAS):
+        super().__init__(N, M, lambdas)
+        self.h_s[2] = QConv2d(N * 3 // 2, M, 3, 1, fa_in=HS_FA, fa_out=OUT_FA, relu=False)
+
+    def hyper_synthesis(self, z_hat):
+        return self.h_s(z_hat), None
+
+    def forward(self, x, level):
+        gain, inv_gain = self.gains(level)
+        y = self.g_a(x) * gain[:, :, None, None]
+        z = self.h_a(torch.abs(y))
+        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_lik = self.z_density.likelihood(z_noisy)
+        scale, _ = self.hyper_synthesis(round_ste(z))
+        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_lik = gaussian_likelihood(y_noisy, torch.zeros_like(y), scale)
+        y_hat = round_ste(y)
+        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        return x_hat, y_lik, z_lik
+
+
+class FactorizedVR(MeanScaleVR):
+    """Factorized prior (Balle et al. 2018): y coded with one learned
+    non-parametric density per channel; no hyperprior."""
+    arch = "factorized"
+
+    def __init__(self, N=128, M=192, lambdas=LAMBDAS):
+        super().__init__(N, M, lambdas)
+        del self.h_a, self.h_s, self.z_density
+        self.y_density = FactorizedDensity(M)
+
+    def forward(self, x, level):
+        gain, inv_gain = self.gains(level)
+        y = self.g_a(x) * gain[:, :, None, None]
+        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_lik = self.y_density.likelihood(y_noisy)
+        y_hat = round_ste(y)
+        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        return x_hat, y_lik, torch.ones(1, 1, 1, 1)
+
+
+ARCHS = {"meanscale": MeanScaleVR, "hyperprior": ScaleHyperpriorVR, "factorized": FactorizedVR}
 
 
 def build(name, **kw):

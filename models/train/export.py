@@ -102,18 +102,23 @@ def export(model, state, path):
     for k, v in sd.items():
         if k.startswith(("g_a.", "g_s.", "h_a.")) and k.endswith((".weight", ".bias")):
             t[k] = v.numpy().astype(np.float16)
-    for i, layer in enumerate(model.h_s):
-        q = layer.q if hasattr(layer, "q") else layer
-        assert isinstance(q, QConv2d)
-        qconv_tensors(f"h_s.{i}", q, t)
+    if hasattr(model, "h_s"):
+        for i, layer in enumerate(model.h_s):
+            q = layer.q if hasattr(layer, "q") else layer
+            assert isinstance(q, QConv2d)
+            qconv_tensors(f"h_s.{i}", q, t)
     t["gain"] = model.log_gain.detach().exp().numpy().astype(np.float32)
     t["inv_gain"] = model.log_inv_gain.detach().exp().numpy().astype(np.float32)
-    cdf, nsym, off = z_tables(model.z_density)
-    t["z_cdf"], t["z_nsym"], t["z_offset"] = cdf, nsym, off
-    t["z_prec"] = np.array([Z_PREC], np.int32)
+    for name in ("z", "y"):
+        density = getattr(model, name + "_density", None)
+        if density is None:
+            continue
+        cdf, nsym, off = z_tables(density)
+        t[name + "_cdf"], t[name + "_nsym"], t[name + "_offset"] = cdf, nsym, off
+        t[name + "_prec"] = np.array([Z_PREC], np.int32)
     # training-only parameters (ignored by the C side, used to resume)
     for k, v in sd.items():
-        if k.startswith("z_density."):
+        if k.startswith(("z_density.", "y_density.")):
             t["train." + k] = v.numpy().astype(np.float32)
     meta = {
         "arch": model.arch,
@@ -153,7 +158,7 @@ def load_lvcm_into(model, path):
             gamma = torch.from_numpy(np.asarray(t[name + ".gamma"], np.float32))
             new[name + ".beta"] = torch.sqrt(torch.clamp(beta + mod.pedestal, min=0))
             new[name + ".gamma"] = torch.sqrt(torch.clamp(gamma + mod.pedestal, min=0))
-    for i, layer in enumerate(model.h_s):
+    for i, layer in enumerate(getattr(model, "h_s", [])):
         q = layer.q if hasattr(layer, "q") else layer
         fw = int(t[f"h_s.{i}.fw"][0])
         pre = "h_s.%d.%sconv." % (i, "q." if hasattr(layer, "q") else "")

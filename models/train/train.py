@@ -122,6 +122,14 @@ def main():
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
         print(f"resumed {ckpt_path} at step {state['step']}", flush=True)
+    elif args.init and args.init.endswith(".pt"):
+        # transfer from another architecture's checkpoint: every tensor whose
+        # name and shape match (g_a, g_s, h_a, gains, ...); steps start at 0
+        src = torch.load(args.init)["model"]
+        own = model.state_dict()
+        take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(take, strict=False)
+        print(f"transferred {len(take)}/{len(own)} tensors from {args.init}", flush=True)
     elif args.init:
         import export
         export.load_lvcm_into(model, args.init)

@@ -1,7 +1,13 @@
 /*
- * meanscale: variable-rate mean-scale hyperprior (Minnen et al. 2018 without
- * autoregression; gain vectors after Cui et al. 2021). PyTorch twin:
- * models/train/arch.py MeanScaleVR. Tensor names are the state-dict names.
+ * The autoencoder family without context models, variable rate by gain
+ * vectors (Cui et al. 2021). PyTorch twins in models/train/arch.py:
+ *   meanscale   MeanScaleVR        mean-scale hyperprior (Minnen et al. 2018,
+ *                                  without autoregression)
+ *   hyperprior  ScaleHyperpriorVR  scale hyperprior (Balle et al. 2018),
+ *                                  h_a(|y|), h_s gives M scales
+ *   factorized  FactorizedVR       factorized prior (Balle et al. 2018): no
+ *                                  h_a/h_s; y_cdf/y_nsym/y_offset per channel
+ * Tensor names are the state-dict names.
  *
  * Config
  *   N, M            widths (metadata "N", "M")
@@ -123,18 +129,28 @@ static int load_qconv(LvcNn *nn, const LvcModelFile *mf, const char *prefix, int
     return lvc_nn_qconv_create(nn, &q, w.data, (const int32_t *)b.data, out);
 }
 
-static int load_z_tables(LvcModel *m, const LvcModelFile *mf)
+/* Factorized tables "<p>_cdf" [C, K], "<p>_nsym" [C], "<p>_offset" [C],
+ * "<p>_prec": one table per channel, the escape last. */
+static int load_factorized_tables(LvcCdfSet *set, const LvcModelFile *mf, const char *p, int C)
 {
     LvcModelTensor cdf, nsym, off;
     int32_t prec;
+    char name[32];
     int ret;
-    if ((ret = lvc_modelfile_tensor(mf, "z_cdf", LVC_MT_I32, &cdf)) < 0 ||
-        (ret = lvc_modelfile_tensor(mf, "z_nsym", LVC_MT_I32, &nsym)) < 0 ||
-        (ret = lvc_modelfile_tensor(mf, "z_offset", LVC_MT_I32, &off)) < 0 ||
-        (ret = lvc_modelfile_scalar_i32(mf, "z_prec", &prec)) < 0)
+    snprintf(name, sizeof(name), "%s_cdf", p);
+    if ((ret = lvc_modelfile_tensor(mf, name, LVC_MT_I32, &cdf)) < 0)
         return ret;
-    if (cdf.ndim != 2 || (int)cdf.shape[0] != m->N || nsym.ndim != 1 || (int)nsym.shape[0] != m->N ||
-        off.ndim != 1 || (int)off.shape[0] != m->N || prec < 1 || prec > 16)
+    snprintf(name, sizeof(name), "%s_nsym", p);
+    if ((ret = lvc_modelfile_tensor(mf, name, LVC_MT_I32, &nsym)) < 0)
+        return ret;
+    snprintf(name, sizeof(name), "%s_offset", p);
+    if ((ret = lvc_modelfile_tensor(mf, name, LVC_MT_I32, &off)) < 0)
+        return ret;
+    snprintf(name, sizeof(name), "%s_prec", p);
+    if ((ret = lvc_modelfile_scalar_i32(mf, name, &prec)) < 0)
+        return ret;
+    if (cdf.ndim != 2 || (int)cdf.shape[0] != C || nsym.ndim != 1 || (int)nsym.shape[0] != C ||
+        off.ndim != 1 || (int)off.shape[0] != C || prec < 1 || prec > 16)
         return LVC_ERR_MODEL_FILE;
     const int32_t *c = (const int32_t *)cdf.data;
     const int32_t *ns = (const int32_t *)nsym.data;
@@ -143,9 +159,9 @@ static int load_z_tables(LvcModel *m, const LvcModelFile *mf)
     uint32_t *row = lvc_malloc_array((size_t)K, sizeof(uint32_t));
     if (!row)
         return LVC_ERR_NOMEM;
-    if ((ret = lvc_cdf_set_alloc(&m->z_cdf, m->N)) < 0)
+    if ((ret = lvc_cdf_set_alloc(set, C)) < 0)
         goto end;
-    for (int i = 0; i < m->N; i++) {
+    for (int i = 0; i < C; i++) {
         if (ns[i] < 1 || ns[i] >= K) {
             ret = LVC_ERR_MODEL_FILE;
             goto end;
@@ -158,7 +174,8 @@ static int load_z_tables(LvcModel *m, const LvcModelFile *mf)
             }
             row[k] = (uint32_t)v;
         }
-        if ((ret = lvc_cdf_init(&m->z_cdf.tables[i], row, ns[i], of[i], prec, 0)) < 0) {
+        if ((ret = lvc_cdf_init(&set->tables[i], row, ns[i], of[i], prec,
+                                p[0] == 'y' ? 12 : 0)) < 0) {
             ret = LVC_ERR_MODEL_FILE;
             goto end;
         }
@@ -198,13 +215,26 @@ static int load_gains(LvcModel *m, const LvcModelFile *mf)
     return ret;
 }
 
-int lvc_meanscale_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
+int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
 {
-    int64_t N, M, out_fa;
+    int64_t N, M, out_fa = 0;
+    const char *arch = NULL;
     int ret;
-    if ((ret = lvc_modelfile_meta_int(mf, "N", &N)) < 0 ||
-        (ret = lvc_modelfile_meta_int(mf, "M", &M)) < 0 ||
-        (ret = lvc_modelfile_meta_int(mf, "out_fa", &out_fa)) < 0)
+    if ((ret = lvc_modelfile_meta_str(mf, "arch", &arch)) < 0 ||
+        (ret = lvc_modelfile_meta_int(mf, "N", &N)) < 0 ||
+        (ret = lvc_modelfile_meta_int(mf, "M", &M)) < 0)
+        return ret;
+    if (!strcmp(arch, "meanscale"))
+        m->arch = LVC_ARCH_MEANSCALE;
+    else if (!strcmp(arch, "hyperprior"))
+        m->arch = LVC_ARCH_HYPERPRIOR;
+    else if (!strcmp(arch, "factorized"))
+        m->arch = LVC_ARCH_FACTORIZED;
+    else
+        return LVC_ERR_MODEL_FILE;
+    m->has_hyper = m->arch != LVC_ARCH_FACTORIZED;
+    m->has_means = m->arch == LVC_ARCH_MEANSCALE;
+    if (m->has_hyper && (ret = lvc_modelfile_meta_int(mf, "out_fa", &out_fa)) < 0)
         return ret;
     if (N < 1 || N > 1024 || M < 1 || M > 1024 || out_fa < 0 || out_fa > 12)
         return LVC_ERR_MODEL_FILE;
@@ -225,18 +255,23 @@ int lvc_meanscale_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
     }
     for (int i = 0; i < 3; i++) {
         if ((ret = load_gdn(nn, mf, gag[i], LVC_GDN, m->N, &m->ga_gdn[i])) < 0 ||
-            (ret = load_gdn(nn, mf, gsg[i], LVC_IGDN, m->N, &m->gs_igdn[i])) < 0 ||
-            (ret = load_conv(nn, mf, ha[i], i == 0 ? 1 : 2, &m->ha_conv[i])) < 0)
+            (ret = load_gdn(nn, mf, gsg[i], LVC_IGDN, m->N, &m->gs_igdn[i])) < 0)
+            return ret;
+        if (!m->has_hyper)
+            continue;
+        if ((ret = load_conv(nn, mf, ha[i], i == 0 ? 1 : 2, &m->ha_conv[i])) < 0)
             return ret;
         int cout;
         if ((ret = load_qconv(nn, mf, hs[i], i < 2, &m->hs_conv[i], &cout)) < 0)
             return ret;
         m->hs_shuffle[i] = i < 2 ? 2 : 1;
         m->hs_cout[i] = cout;
-        if (i == 2 && cout != 2 * m->M)
+        if (i == 2 && cout != (m->has_means ? 2 : 1) * m->M)
             return LVC_ERR_MODEL_FILE;
     }
-    if ((ret = load_gains(m, mf)) < 0 || (ret = load_z_tables(m, mf)) < 0)
+    if ((ret = load_gains(m, mf)) < 0)
         return ret;
-    return 0;
+    if (m->has_hyper)
+        return load_factorized_tables(&m->z_cdf, mf, "z", m->N);
+    return load_factorized_tables(&m->y_cdf, mf, "y", m->M);
 }
