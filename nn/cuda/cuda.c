@@ -4,9 +4,9 @@
  * Tensors live in device memory (cudaMalloc); every op is enqueued on the
  * context's stream and lvc_nn_tensor_read / lvc_nn_sync wait for it.
  * conv2d is cudnnConvolutionForward with IMPLICIT_PRECOMP_GEMM (all forward
- * algorithms are deterministic), transposed conv2d is
- * cudnnConvolutionBackwardData with ALGO_1 (deterministic; ALGO_0 uses
- * atomics). Math type CUDNN_FMA_MATH and CUBLAS_DEFAULT_MATH: no TF32, so
+ * algorithms are deterministic; IMPLICIT_GEMM when PRECOMP declines),
+ * transposed conv2d is cudnnConvolutionBackwardData with ALGO_1
+ * (deterministic; ALGO_0, which uses atomics, only as a fallback). Math type CUDNN_FMA_MATH and CUBLAS_DEFAULT_MATH: no TF32, so
  * the results stay within the float bound of tests/nn. Asymmetric padding
  * (not expressible in the legacy cuDNN descriptor) pads into scratch first.
  * Linear layers and the matrix part of GDN are cublasSgemm; everything
@@ -272,7 +272,7 @@ static int cu_conv(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor
     const CudaLayer *cl = l->priv;
     const LvcConvParams *p = &l->p;
     cudnnTensorDescriptor_t xd = NULL, yd = NULL;
-    cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    cudnnConvolutionFwdAlgo_t algo;
     const float one = 1.0f, zero = 0.0f;
     const void *xin = x->data;
     int H = x->h, W = x->w, ret = LVC_ERR_BACKEND;
@@ -288,21 +288,30 @@ static int cu_conv(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor
             return LVC_ERR_BACKEND;
         xin = c->scratch[1];
     }
+    ret = LVC_ERR_BACKEND;
     if (tdesc(&xd, x->c, H, W) < 0 || tdesc(&yd, y->c, y->h, y->w) < 0)
         goto end;
-    if (cudnnGetConvolutionForwardWorkspaceSize(c->dnn, xd, cl->wdesc, cl->cdesc, yd, algo,
-                                                &ws) != CUDNN_STATUS_SUCCESS) {
-        algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    /* PRECOMP_GEMM first, IMPLICIT_GEMM (supports every geometry) when it
+     * declines; both are deterministic. */
+    for (int a = 0;; a++) {
+        cudnnStatus_t st;
+        if (a == 2)
+            goto end;
+        algo = a == 0 ? CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM
+                      : CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
         if (cudnnGetConvolutionForwardWorkspaceSize(c->dnn, xd, cl->wdesc, cl->cdesc, yd,
                                                     algo, &ws) != CUDNN_STATUS_SUCCESS)
+            continue;
+        if ((ret = grow(nn, 0, ws)) < 0)
+            goto end;
+        ret = LVC_ERR_BACKEND;
+        st = cudnnConvolutionForward(c->dnn, &one, xd, xin, cl->wdesc, cl->w, cl->cdesc, algo,
+                                     c->scratch[0], ws, &zero, yd, y->data);
+        if (st == CUDNN_STATUS_SUCCESS)
+            break;
+        if (st != CUDNN_STATUS_NOT_SUPPORTED)
             goto end;
     }
-    if ((ret = grow(nn, 0, ws)) < 0)
-        goto end;
-    ret = LVC_ERR_BACKEND;
-    if (cudnnConvolutionForward(c->dnn, &one, xd, xin, cl->wdesc, cl->w, cl->cdesc, algo,
-                                c->scratch[0], ws, &zero, yd, y->data) != CUDNN_STATUS_SUCCESS)
-        goto end;
     if (lvc_cuk_bias_act(c->stream, y->data, cl->b, y->c, (size_t)y->h * y->w,
                          act_code(p->act), p->act_param) < 0)
         goto end;
@@ -320,23 +329,35 @@ static int cu_convt(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTenso
     CudaCtx *c = ctx(nn);
     const CudaLayer *cl = l->priv;
     cudnnTensorDescriptor_t xd = NULL, yd = NULL;
-    const cudnnConvolutionBwdDataAlgo_t algo = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+    cudnnConvolutionBwdDataAlgo_t algo;
     const float one = 1.0f, zero = 0.0f;
     int ret = LVC_ERR_BACKEND;
     size_t ws = 0;
 
     if (tdesc(&xd, x->c, x->h, x->w) < 0 || tdesc(&yd, y->c, y->h, y->w) < 0)
         goto end;
-    if (cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, cl->wdesc, xd, cl->cdesc, yd,
-                                                     algo, &ws) != CUDNN_STATUS_SUCCESS)
-        goto end;
-    if ((ret = grow(nn, 0, ws)) < 0)
-        goto end;
-    ret = LVC_ERR_BACKEND;
-    if (cudnnConvolutionBackwardData(c->dnn, &one, cl->wdesc, cl->w, xd, x->data, cl->cdesc,
-                                     algo, c->scratch[0], ws, &zero, yd,
-                                     y->data) != CUDNN_STATUS_SUCCESS)
-        goto end;
+    /* ALGO_1 is deterministic; ALGO_0 (atomics: run-to-run differences in
+     * the last bits, still within the float bound) only when ALGO_1
+     * declines the geometry. */
+    for (int a = 0;; a++) {
+        cudnnStatus_t st;
+        if (a == 2)
+            goto end;
+        algo = a == 0 ? CUDNN_CONVOLUTION_BWD_DATA_ALGO_1 : CUDNN_CONVOLUTION_BWD_DATA_ALGO_0;
+        if (cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, cl->wdesc, xd, cl->cdesc, yd,
+                                                         algo, &ws) != CUDNN_STATUS_SUCCESS)
+            continue;
+        if ((ret = grow(nn, 0, ws)) < 0)
+            goto end;
+        ret = LVC_ERR_BACKEND;
+        st = cudnnConvolutionBackwardData(c->dnn, &one, cl->wdesc, cl->w, xd, x->data,
+                                          cl->cdesc, algo, c->scratch[0], ws, &zero, yd,
+                                          y->data);
+        if (st == CUDNN_STATUS_SUCCESS)
+            break;
+        if (st != CUDNN_STATUS_NOT_SUPPORTED)
+            goto end;
+    }
     if (lvc_cuk_bias_act(c->stream, y->data, cl->b, y->c, (size_t)y->h * y->w,
                          act_code(l->p.act), l->p.act_param) < 0)
         goto end;
