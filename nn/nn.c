@@ -15,10 +15,13 @@
 
 static int valid_dims(int c, int h, int w)
 {
+    uint64_t n;
     if (c < 1 || h < 1 || w < 1 || c > LVC_NN_MAX_DIM || h > LVC_NN_MAX_DIM ||
-        w > LVC_NN_MAX_DIM)
+        w > LVC_NN_MAX_DIM || (uint64_t)h * (uint64_t)w > LVC_NN_MAX_PLANE)
         return 0;
-    return (size_t)c * (size_t)h * (size_t)w <= LVC_NN_MAX_ELEMS;
+    n = (uint64_t)c * (uint64_t)h * (uint64_t)w;
+    /* 4-byte elements must stay addressable on 32-bit hosts too. */
+    return n <= LVC_NN_MAX_ELEMS && n <= SIZE_MAX / 4;
 }
 
 static int valid_tensor(const LvcTensor *t)

@@ -70,9 +70,11 @@ typedef struct LvcTensor {
     int frac;          /* I16 only: fractional bits (value = a / 2^frac) */
 } LvcTensor;
 
-/* Limits on shapes accepted by every op (guards size arithmetic). */
+/* Limits on shapes accepted by every op (guard size arithmetic): each
+ * dimension, h*w (an int in the kernels and BLAS), and c*h*w. */
 #define LVC_NN_MAX_DIM     65536
-#define LVC_NN_MAX_ELEMS   ((size_t)1 << 34)
+#define LVC_NN_MAX_PLANE   0x7fffffff
+#define LVC_NN_MAX_ELEMS   ((uint64_t)1 << 34)
 #define LVC_NN_MAX_KERNEL  64
 
 static inline size_t lvc_tensor_elems(const LvcTensor *t)
