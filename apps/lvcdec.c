@@ -9,6 +9,7 @@
  */
 #include <getopt.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ enum {
     OPT_QUIET,
     OPT_JSON,
     OPT_MAX_PIXELS,
+    OPT_REF,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +34,7 @@ static const struct option long_options[] = {
     { "verify",         required_argument, NULL, OPT_VERIFY },
     { "symbols-digest", no_argument,       NULL, OPT_DIGEST },
     { "max-pixels",     required_argument, NULL, OPT_MAX_PIXELS },
+    { "ref",            required_argument, NULL, OPT_REF },
     { "force",          no_argument,       NULL, 'f' },
     { "verbose",        no_argument,       NULL, 'v' },
     { "quiet",          no_argument,       NULL, OPT_QUIET },
@@ -50,6 +53,7 @@ typedef struct DecOptions {
     int verify;
     uint8_t expected[32];
     int print_digest;
+    const char *ref;        /* PNG to compare with (PSNR), or NULL */
     int force, verbose, quiet, json;
 } DecOptions;
 
@@ -66,6 +70,7 @@ static void usage(FILE *f)
         "                         exit status 5 and no output on mismatch\n"
         "      --symbols-digest   print the symbols digest\n"
         "      --max-pixels N     refuse larger images (0 = library default)\n"
+        "      --ref FILE.png     report PSNR against this image (same size)\n"
         "  -f, --force            overwrite an existing output file\n"
         "  -v, --verbose          more details\n"
         "      --quiet            no summary\n"
@@ -121,6 +126,7 @@ static int parse_options(int argc, char **argv, DecOptions *o)
             }
             break;
         case OPT_DIGEST: o->print_digest = 1; break;
+        case OPT_REF: o->ref = optarg; break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose++; break;
         case OPT_QUIET: o->quiet = 1; break;
@@ -179,6 +185,40 @@ static const char *backend_hint(int err, LvcBackend b, char *buf, size_t size)
         return NULL;
     snprintf(buf, size, "--backend %s", lvc_cli_backend_name(b));
     return buf;
+}
+
+/* PSNR over the colour channels (alpha excluded) at the decoded bit depth;
+ * -1 when the reference cannot be compared. 100 for identical images. */
+static double psnr_against(const LvcImage *img, const char *ref_path)
+{
+    LvcImage ref = { 0 };
+    if (lvc_png_read_file(ref_path, &ref, 0) < 0)
+        return -1.0;
+    double psnr = -1.0;
+    if (ref.width == img->width && ref.height == img->height &&
+        ref.bit_depth == img->bit_depth && ref.channels == img->channels) {
+        const int colors = img->channels >= 3 ? 3 : 1;
+        const double maxv = img->bit_depth == 16 ? 65535.0 : 255.0;
+        double se = 0.0;
+        for (int y = 0; y < img->height; y++) {
+            for (int x = 0; x < img->width; x++) {
+                for (int c = 0; c < colors; c++) {
+                    const size_t i = (size_t)x * img->channels + c;
+                    double d;
+                    if (img->bit_depth == 16)
+                        d = (double)((const uint16_t *)(img->data + y * img->stride))[i] -
+                            ((const uint16_t *)(ref.data + y * ref.stride))[i];
+                    else
+                        d = (double)img->data[y * img->stride + i] - ref.data[y * ref.stride + i];
+                    se += d * d;
+                }
+            }
+        }
+        const double mse = se / ((double)img->width * img->height * colors);
+        psnr = mse > 0.0 ? 10.0 * log10(maxv * maxv / mse) : 100.0;
+    }
+    lvc_image_free(&ref);
+    return psnr;
 }
 
 int main(int argc, char **argv)
@@ -265,6 +305,15 @@ int main(int argc, char **argv)
             goto end;
     }
     const double t_end = lvc_cli_now();
+    double psnr = -1.0;
+    if (o.ref) {
+        psnr = psnr_against(&img, o.ref);
+        if (psnr < 0.0) {
+            lvc_cli_error(o.ref, "cannot compare: unreadable, or not the decoded image's size/format");
+            status = LVC_EXIT_DATA;
+            goto end;
+        }
+    }
 
     if (o.json) {
         fputs("{\"input\":", report);
@@ -280,6 +329,10 @@ int main(int argc, char **argv)
         lvc_cli_json_double(report, t_end - t0, 6);
         fputs(",\"decode_seconds\":", report);
         lvc_cli_json_double(report, t_dec - t_read, 6);
+        if (o.ref) {
+            fputs(",\"psnr\":", report);
+            lvc_cli_json_double(report, psnr, 4);
+        }
         fputs("}\n", report);
     } else {
         /* The digest alone on a line, for scripts: d=$(lvcdec x.lvc --symbols-digest --quiet) */
@@ -290,9 +343,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "backend %s, threads %ld; read %.3f s, decode %.3f s, write %.3f s\n",
                         lvc_cli_backend_name(o.backend), o.threads, t_read - t0,
                         t_dec - t_read, t_end - t_dec);
-            fprintf(stderr, "%s -> %s: %dx%d, %d channel(s), %d-bit, %.3f s%s\n",
+            char extra[64] = "";
+            if (o.ref)
+                snprintf(extra, sizeof(extra), ", PSNR %.2f dB", psnr);
+            fprintf(stderr, "%s -> %s: %dx%d, %d channel(s), %d-bit, %.3f s%s%s\n",
                     in_name, out_name, img.width, img.height, img.channels, img.bit_depth,
-                    t_end - t0, o.verify ? ", symbols digest verified" : "");
+                    t_end - t0, extra, o.verify ? ", symbols digest verified" : "");
         }
     }
     if (fflush(report) != 0) {
