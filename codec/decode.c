@@ -142,13 +142,13 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
     for (uint32_t t = 0; t < h->num_tiles; t++) {
         const LvcSubstream *sz = lvc_container_find(&ct, t, 0, LVC_SUB_Z);
         const LvcSubstream *sy = lvc_container_find(&ct, t, 0, LVC_SUB_Y);
-        if (!sy || (m->has_hyper != (sz != NULL))) {
-            ret = LVC_ERR_CORRUPT;
-            goto end;
-        }
-        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, sz ? sz->data : NULL,
-                                          sz ? sz->size : 0, sy->data,
-                                          sy->size, inv_gain, &yhat, tile_digests[t])) < 0)
+        const LvcSubstream *sy1 = lvc_container_find(&ct, t, 1, LVC_SUB_Y);
+        LvcTileStreams ts = {
+            sz ? sz->data : NULL, sy ? sy->data : NULL, sy1 ? sy1->data : NULL,
+            sz ? sz->size : 0, sy ? sy->size : 0, sy1 ? sy1->size : 0,
+        };
+        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, &ts, inv_gain, &yhat,
+                                          tile_digests[t])) < 0)
             goto end;
     }
     if ((ret = lvc_image_alloc(img, (int)h->width, (int)h->height, h->channels, h->bit_depth)) < 0)

@@ -130,7 +130,7 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
         goto end;
     const int ntiles = g->tiles_x * g->tiles_y;
     const int nalpha = h->alpha_mode ? ntiles : 0;
-    const int per_tile = c->model->has_hyper ? 2 : 1;
+    const int per_tile = 1 + c->model->has_hyper + c->model->has_ctx;
     ct.num_subs = (uint32_t)(per_tile * ntiles + nalpha);
     ct.subs = lvc_calloc(ct.num_subs, sizeof(*ct.subs));
     if (!ct.subs) {
@@ -146,9 +146,18 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
         }
     }
     for (int t = 0; t < ntiles; t++) {
-        LvcSubstream *sy = &ct.subs[per_tile * t + per_tile - 1];
-        if (per_tile == 2) {
-            LvcSubstream *sz = &ct.subs[2 * t];
+        LvcSubstream *sub = &ct.subs[per_tile * t];
+        if (c->model->has_ctx) {
+            LvcSubstream *sy1 = &sub[per_tile - 1];
+            sy1->tile = (uint32_t)t;
+            sy1->pass = 1;
+            sy1->what = LVC_SUB_Y;
+            sy1->data = ls.y1[t];
+            sy1->size = ls.y1_size[t];
+        }
+        LvcSubstream *sy = &sub[c->model->has_hyper];
+        if (c->model->has_hyper) {
+            LvcSubstream *sz = &sub[0];
             sz->tile = (uint32_t)t;
             sz->what = LVC_SUB_Z;
             sz->data = ls.z[t];

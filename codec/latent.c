@@ -21,7 +21,11 @@ void lvc_latent_streams_free(LvcLatentStreams *s)
             free(s->z[t]);
         if (s->y)
             free(s->y[t]);
+        if (s->y1)
+            free(s->y1[t]);
     }
+    lvc_free(s->y1);
+    lvc_free(s->y1_size);
     lvc_free(s->z);
     lvc_free(s->y);
     lvc_free(s->z_size);
@@ -99,6 +103,104 @@ static int run_hyper_synthesis(const LvcModel *m, LvcNn *nn, TileBufs *b)
     return 0;
 }
 
+/* ------------------------------------------------ checkerboard (2 passes)
+ * Pass 0 codes the anchors ((x + y) even in tile coordinates) with
+ * params = ep(hyper, 0); pass 1 codes the others with params =
+ * ep(hyper, ctx(y_hat at the anchors)). y_hat enters the context as int16
+ * with out_fa fractional bits: q * 2^out_fa + mean, saturated. */
+
+typedef struct CkbdBufs {
+    LvcTensor params, yanchor, ctx;
+    int16_t *par_host, *ya_host;
+} CkbdBufs;
+
+static void ckbd_free(LvcNn *nn, CkbdBufs *k)
+{
+    lvc_nn_tensor_free(nn, &k->params);
+    lvc_nn_tensor_free(nn, &k->yanchor);
+    lvc_nn_tensor_free(nn, &k->ctx);
+    lvc_free(k->par_host);
+    lvc_free(k->ya_host);
+    memset(k, 0, sizeof(*k));
+}
+
+static int ckbd_alloc(const LvcModel *m, LvcNn *nn, int th, int tw, CkbdBufs *k)
+{
+    memset(k, 0, sizeof(*k));
+    const size_t tpix = (size_t)th * tw;
+    int ret;
+    if ((ret = lvc_nn_tensor_alloc(nn, &k->params, 2 * m->M, th, tw, LVC_NN_I16, m->out_fa)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &k->yanchor, m->M, th, tw, LVC_NN_I16, m->out_fa)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &k->ctx, m->M, th, tw, LVC_NN_I16, 0)) < 0)
+        goto error;
+    k->par_host = lvc_malloc_array(2 * (size_t)m->M * tpix, sizeof(int16_t));
+    k->ya_host = lvc_calloc((size_t)m->M * tpix, sizeof(int16_t));
+    if (!k->par_host || !k->ya_host) {
+        ret = LVC_ERR_NOMEM;
+        goto error;
+    }
+    return 0;
+error:
+    ckbd_free(nn, k);
+    return ret;
+}
+
+/* params of pass `pass` into k->par_host (pass 1 reads k->ya_host). */
+static int ckbd_params(const LvcModel *m, LvcNn *nn, TileBufs *b, CkbdBufs *k, int pass)
+{
+    int ret;
+    if (pass == 1) {
+        k->yanchor.frac = m->out_fa;
+        if ((ret = lvc_nn_tensor_write(nn, &k->yanchor, k->ya_host)) < 0 ||
+            (ret = lvc_model_context(m, nn, &k->yanchor, &k->ctx)) < 0)
+            return ret;
+    }
+    k->params.frac = m->out_fa;
+    if ((ret = lvc_model_entropy_params(m, nn, &b->params, pass ? &k->ctx : NULL, &k->params)) < 0)
+        return ret;
+    return lvc_nn_tensor_read(nn, &k->params, k->par_host);
+}
+
+static inline int16_t fixed_sat16(int32_t q, int16_t mean, int fa)
+{
+    const int64_t v = (int64_t)q * (1 << fa) + mean;
+    return (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+}
+
+static int encode_checkerboard(const LvcModel *m, LvcNn *nn, TileBufs *b, const float *yh, int th,
+                               int tw, LvcRansEnc *e0, LvcRansEnc *e1)
+{
+    CkbdBufs k;
+    const size_t tpix = (size_t)th * tw;
+    const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
+    int ret = ckbd_alloc(m, nn, th, tw, &k);
+    if (ret < 0)
+        return ret;
+    for (int pass = 0; pass < 2; pass++) {
+        if ((ret = ckbd_params(m, nn, b, &k, pass)) < 0)
+            goto end;
+        LvcRansEnc *e = pass ? e1 : e0;
+        for (int c = 0; c < m->M; c++) {
+            const int16_t *sc = k.par_host + (size_t)c * tpix;
+            const int16_t *mu = k.par_host + (size_t)(m->M + c) * tpix;
+            for (int yy = 0; yy < th; yy++) {
+                for (int xx = (yy + pass) & 1; xx < tw; xx += 2) {
+                    const size_t i = (size_t)yy * tw + xx;
+                    const int idx = lvc_scale_index_q(sc[i], m->out_fa);
+                    const int32_t q = round_i32(yh[(size_t)c * tpix + i] - mu[i] * inv_mean_scale);
+                    if ((ret = lvc_rans_enc_put(e, &m->y_cdf.tables[idx], q)) < 0)
+                        goto end;
+                    if (pass == 0)
+                        k.ya_host[(size_t)c * tpix + i] = fixed_sat16(q, mu[i], m->out_fa);
+                }
+            }
+        }
+    }
+end:
+    ckbd_free(nn, &k);
+    return ret;
+}
+
 /* The gained latents of a tile, as a contiguous M x th x tw block. */
 static void fill_gained(const LvcModel *m, const LvcGeometry *g, const LvcTensor *y,
                         const float *gain, int lx0, int ly0, int tw, int th, float *yh)
@@ -122,9 +224,10 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
     TileBufs b;
     LvcTensor yt = { 0 }, zt = { 0 };
     float *yh = NULL, *zf = NULL;
-    LvcRansEnc ez, ey;
+    LvcRansEnc ez, ey, ey1;
     lvc_rans_enc_init(&ez);
     lvc_rans_enc_init(&ey);
+    lvc_rans_enc_init(&ey1);
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)
         return ret;
@@ -169,6 +272,14 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
         for (size_t i = 0; i < zplane; i++)
             if ((ret = lvc_rans_enc_put(&ez, &m->z_cdf.tables[c], b.zh_host[c * zplane + i])) < 0)
                 goto end;
+    if (m->has_ctx) {
+        if ((ret = encode_checkerboard(m, nn, &b, yh, th, tw, &ey, &ey1)) < 0 ||
+            (ret = lvc_rans_enc_finish_alloc(&ez, &out->z[t], &out->z_size[t])) < 0 ||
+            (ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t])) < 0 ||
+            (ret = lvc_rans_enc_finish_alloc(&ey1, &out->y1[t], &out->y1_size[t])) < 0)
+            goto end;
+        goto end;
+    }
     /* y: Gaussian table by scale index, centred on the integer mean */
     const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
     for (int c = 0; c < m->M; c++) {
@@ -189,6 +300,7 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
 end:
     lvc_rans_enc_free(&ez);
     lvc_rans_enc_free(&ey);
+    lvc_rans_enc_free(&ey1);
     lvc_nn_tensor_free(nn, &yt);
     lvc_nn_tensor_free(nn, &zt);
     lvc_free(yh);
@@ -210,7 +322,10 @@ int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const 
     out->y = lvc_calloc((size_t)ntiles, sizeof(*out->y));
     out->z_size = lvc_calloc((size_t)ntiles, sizeof(*out->z_size));
     out->y_size = lvc_calloc((size_t)ntiles, sizeof(*out->y_size));
-    if (!gain || !inv_gain || !out->z || !out->y || !out->z_size || !out->y_size)
+    out->y1 = lvc_calloc((size_t)ntiles, sizeof(*out->y1));
+    out->y1_size = lvc_calloc((size_t)ntiles, sizeof(*out->y1_size));
+    if (!gain || !inv_gain || !out->z || !out->y || !out->z_size || !out->y_size || !out->y1 ||
+        !out->y1_size)
         goto end;
     lvc_model_gains(m, q, gain, inv_gain);
     for (int t = 0; t < ntiles; t++)
@@ -240,9 +355,81 @@ static void digest_i16(LvcSha256 *s, const int16_t *v, size_t n)
     lvc_sha256_update(s, buf, k);
 }
 
+/* Append int32 values to a digest in little-endian order, buffered. */
+typedef struct DigestBuf {
+    LvcSha256 *sha;
+    uint8_t buf[512];
+    size_t k;
+} DigestBuf;
+
+static inline void digest_q(DigestBuf *d, int32_t q)
+{
+    const uint32_t u = (uint32_t)q;
+    d->buf[d->k++] = (uint8_t)u;
+    d->buf[d->k++] = (uint8_t)(u >> 8);
+    d->buf[d->k++] = (uint8_t)(u >> 16);
+    d->buf[d->k++] = (uint8_t)(u >> 24);
+    if (d->k == sizeof(d->buf)) {
+        lvc_sha256_update(d->sha, d->buf, d->k);
+        d->k = 0;
+    }
+}
+
+static void digest_flush(DigestBuf *d)
+{
+    lvc_sha256_update(d->sha, d->buf, d->k);
+    d->k = 0;
+}
+
+static int decode_checkerboard(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, TileBufs *b,
+                               const LvcTileStreams *ts, int lx0, int ly0, int th, int tw,
+                               const float *inv_gain, LvcTensor *yhat, DigestBuf *dg)
+{
+    CkbdBufs k;
+    const size_t tpix = (size_t)th * tw;
+    const double inv_mean_scale = 1.0 / (double)(1 << m->out_fa);
+    float *ydst = (float *)yhat->data;
+    LvcRansDec d;
+    int ret = ckbd_alloc(m, nn, th, tw, &k);
+    if (ret < 0)
+        return ret;
+    for (int pass = 0; pass < 2; pass++) {
+        const uint8_t *buf = pass ? ts->y1 : ts->y;
+        const size_t size = pass ? ts->y1_size : ts->y_size;
+        if (!buf) {
+            ret = LVC_ERR_CORRUPT;
+            goto end;
+        }
+        if ((ret = ckbd_params(m, nn, b, &k, pass)) < 0 ||
+            (ret = lvc_rans_dec_init(&d, buf, size)) < 0)
+            goto end;
+        for (int c = 0; c < m->M; c++) {
+            const int16_t *sc = k.par_host + (size_t)c * tpix;
+            const int16_t *mu = k.par_host + (size_t)(m->M + c) * tpix;
+            for (int yy = 0; yy < th; yy++) {
+                float *row = ydst + ((size_t)c * g->hl + ly0 + yy) * g->wl + lx0;
+                for (int xx = (yy + pass) & 1; xx < tw; xx += 2) {
+                    const size_t i = (size_t)yy * tw + xx;
+                    const int idx = lvc_scale_index_q(sc[i], m->out_fa);
+                    const int32_t q = lvc_rans_dec_get(&d, &m->y_cdf.tables[idx]);
+                    const int64_t fixed = (int64_t)q * (1 << m->out_fa) + mu[i];
+                    row[xx] = (float)((double)fixed * inv_mean_scale) * inv_gain[c];
+                    if (pass == 0)
+                        k.ya_host[(size_t)c * tpix + i] = fixed_sat16(q, mu[i], m->out_fa);
+                    digest_q(dg, q);
+                }
+            }
+        }
+        if ((ret = lvc_rans_dec_finish(&d)) < 0)
+            goto end;
+    }
+end:
+    ckbd_free(nn, &k);
+    return ret;
+}
+
 int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, int t,
-                           const uint8_t *zbuf, size_t zsize, const uint8_t *ybuf, size_t ysize,
-                           const float *inv_gain, LvcTensor *yhat,
+                           const LvcTileStreams *ts, const float *inv_gain, LvcTensor *yhat,
                            uint8_t tile_digest[LVC_SHA256_SIZE])
 {
     int lx0, ly0, lx1, ly1;
@@ -253,69 +440,64 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     TileBufs b;
     LvcRansDec dz, dy;
     LvcSha256 sha;
-    uint8_t qbuf[512];
+    DigestBuf dg = { .sha = &sha };
+    /* substreams present exactly as the architecture defines them */
+    if (!ts->y || (m->has_hyper != (ts->z != NULL)) || (m->has_ctx != (ts->y1 != NULL)))
+        return LVC_ERR_CORRUPT;
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)
         return ret;
     lvc_sha256_init(&sha);
-    if (!m->has_hyper)
-        goto decode_y;
-    if (!zbuf) {
-        ret = LVC_ERR_CORRUPT;
-        goto end;
-    }
-    if ((ret = lvc_rans_dec_init(&dz, zbuf, zsize)) < 0)
-        goto end;
-    const size_t zplane = (size_t)zh * zw;
-    for (int c = 0; c < m->N; c++) {
-        for (size_t i = 0; i < zplane; i++) {
-            const int32_t v = lvc_rans_dec_get(&dz, &m->z_cdf.tables[c]);
-            if (v < -32768 || v > 32767) {
-                ret = LVC_ERR_CORRUPT;
-                goto end;
+    if (m->has_hyper) {
+        if ((ret = lvc_rans_dec_init(&dz, ts->z, ts->z_size)) < 0)
+            goto end;
+        const size_t zplane = (size_t)zh * zw;
+        for (int c = 0; c < m->N; c++) {
+            for (size_t i = 0; i < zplane; i++) {
+                const int32_t v = lvc_rans_dec_get(&dz, &m->z_cdf.tables[c]);
+                if (v < -32768 || v > 32767) {
+                    ret = LVC_ERR_CORRUPT;
+                    goto end;
+                }
+                b.zh_host[c * zplane + i] = (int16_t)v;
             }
-            b.zh_host[c * zplane + i] = (int16_t)v;
         }
+        if ((ret = lvc_rans_dec_finish(&dz)) < 0)
+            goto end;
+        digest_i16(&sha, b.zh_host, (size_t)m->N * zplane);
+        if ((ret = run_hyper_synthesis(m, nn, &b)) < 0)
+            goto end;
     }
-    if ((ret = lvc_rans_dec_finish(&dz)) < 0)
-        goto end;
-    digest_i16(&sha, b.zh_host, (size_t)m->N * zplane);
-    if ((ret = run_hyper_synthesis(m, nn, &b)) < 0)
-        goto end;
-decode_y:
-    if ((ret = lvc_rans_dec_init(&dy, ybuf, ysize)) < 0)
-        goto end;
-    float *ydst = (float *)yhat->data;
-    const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
-    size_t k = 0;
-    for (int c = 0; c < m->M; c++) {
-        const int16_t *sc = m->has_hyper ? b.par_host + (size_t)c * tpix : NULL;
-        const int16_t *mu = m->has_means ? b.par_host + (size_t)(m->M + c) * tpix : NULL;
-        for (int yy = 0; yy < th; yy++) {
-            float *row = ydst + ((size_t)c * g->hl + ly0 + yy) * g->wl + lx0;
-            for (int xx = 0; xx < tw; xx++) {
-                const size_t i = (size_t)yy * tw + xx;
-                const LvcCdf *table = sc ? &m->y_cdf.tables[lvc_scale_index_q(sc[i], m->out_fa)]
-                                         : &m->y_cdf.tables[c];
-                const int32_t q = lvc_rans_dec_get(&dy, table);
-                /* exact in double: the mean has out_fa fractional bits */
-                const int64_t fixed = (int64_t)q * (1 << m->out_fa) + (mu ? mu[i] : 0);
-                row[xx] = (float)((double)fixed * inv_mean_scale) * inv_gain[c];
-                const uint32_t u = (uint32_t)q;
-                qbuf[k++] = (uint8_t)u;
-                qbuf[k++] = (uint8_t)(u >> 8);
-                qbuf[k++] = (uint8_t)(u >> 16);
-                qbuf[k++] = (uint8_t)(u >> 24);
-                if (k == sizeof(qbuf)) {
-                    lvc_sha256_update(&sha, qbuf, k);
-                    k = 0;
+    if (m->has_ctx) {
+        if ((ret = decode_checkerboard(m, nn, g, &b, ts, lx0, ly0, th, tw, inv_gain, yhat, &dg)) < 0)
+            goto end;
+    } else {
+        if ((ret = lvc_rans_dec_init(&dy, ts->y, ts->y_size)) < 0)
+            goto end;
+        float *ydst = (float *)yhat->data;
+        const double inv_mean_scale = 1.0 / (double)(1 << m->out_fa);
+        for (int c = 0; c < m->M; c++) {
+            const int16_t *sc = m->has_hyper ? b.par_host + (size_t)c * tpix : NULL;
+            const int16_t *mu = m->has_means ? b.par_host + (size_t)(m->M + c) * tpix : NULL;
+            for (int yy = 0; yy < th; yy++) {
+                float *row = ydst + ((size_t)c * g->hl + ly0 + yy) * g->wl + lx0;
+                for (int xx = 0; xx < tw; xx++) {
+                    const size_t i = (size_t)yy * tw + xx;
+                    const LvcCdf *table =
+                        sc ? &m->y_cdf.tables[lvc_scale_index_q(sc[i], m->out_fa)]
+                           : &m->y_cdf.tables[c];
+                    const int32_t q = lvc_rans_dec_get(&dy, table);
+                    /* exact in double: the mean has out_fa fractional bits */
+                    const int64_t fixed = (int64_t)q * (1 << m->out_fa) + (mu ? mu[i] : 0);
+                    row[xx] = (float)((double)fixed * inv_mean_scale) * inv_gain[c];
+                    digest_q(&dg, q);
                 }
             }
         }
+        if ((ret = lvc_rans_dec_finish(&dy)) < 0)
+            goto end;
     }
-    lvc_sha256_update(&sha, qbuf, k);
-    if ((ret = lvc_rans_dec_finish(&dy)) < 0)
-        goto end;
+    digest_flush(&dg);
     lvc_sha256_final(&sha, tile_digest);
     ret = 0;
 end:

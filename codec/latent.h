@@ -21,8 +21,9 @@
 
 typedef struct LvcLatentStreams {
     int ntiles;
-    uint8_t **z, **y;          /* malloc'd substreams per tile */
-    size_t *z_size, *y_size;
+    uint8_t **z, **y, **y1;    /* malloc'd substreams per tile (y1: the
+                                * checkerboard's second pass, else NULL) */
+    size_t *z_size, *y_size, *y1_size;
 } LvcLatentStreams;
 
 /* Code y (M x hl x wl, gain-free) at quality q into per-tile substreams. */
@@ -35,9 +36,13 @@ void lvc_latent_streams_free(LvcLatentStreams *s);
  * decoded symbols: z_hat as int16 LE, then q as int32 LE, in coding order.
  * The stream's symbols digest is the SHA-256 of the tile digests in tile
  * order (so tiles may be decoded in parallel). */
+typedef struct LvcTileStreams {
+    const uint8_t *z, *y, *y1;  /* NULL when absent */
+    size_t z_size, y_size, y1_size;
+} LvcTileStreams;
+
 int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, int t,
-                           const uint8_t *zbuf, size_t zsize, const uint8_t *ybuf, size_t ysize,
-                           const float *inv_gain, LvcTensor *yhat,
+                           const LvcTileStreams *ts, const float *inv_gain, LvcTensor *yhat,
                            uint8_t tile_digest[LVC_SHA256_SIZE]);
 
 #endif /* LVC_CODEC_LATENT_H */

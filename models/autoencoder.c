@@ -89,7 +89,7 @@ static int load_gdn(LvcNn *nn, const LvcModelFile *mf, const char *prefix, LvcGd
     return ret;
 }
 
-/* Integer conv 3x3 stride 1, ReLU optional. */
+/* Integer conv k x k (odd k), stride 1, "same" padding, ReLU optional. */
 static int load_qconv(LvcNn *nn, const LvcModelFile *mf, const char *prefix, int relu,
                       LvcNnLayer **out, int *cout)
 {
@@ -112,14 +112,15 @@ static int load_qconv(LvcNn *nn, const LvcModelFile *mf, const char *prefix, int
     snprintf(name, sizeof(name), "%s.fa_out", prefix);
     if ((ret = lvc_modelfile_scalar_i32(mf, name, &fa_out)) < 0)
         return ret;
-    if (w.ndim != 4 || b.ndim != 1 || b.shape[0] != w.shape[0] || w.shape[2] != 3 ||
-        w.shape[3] != 3 || fw < 0 || fw > 15 || fa_in < 0 || fa_out < 0 ||
+    if (w.ndim != 4 || b.ndim != 1 || b.shape[0] != w.shape[0] || w.shape[2] != w.shape[3] ||
+        (w.shape[2] & 1) == 0 || w.shape[2] > 7 || fw < 0 || fw > 15 || fa_in < 0 || fa_out < 0 ||
         fa_in + fw - fa_out < 0 || fa_in + fw - fa_out > 62)
         return LVC_ERR_MODEL_FILE;
     LvcQConvParams q;
     memset(&q, 0, sizeof(q));
-    lvc_conv_params_init(&q.conv, (int)w.shape[1], (int)w.shape[0], 3, 3);
-    lvc_conv_params_pad(&q.conv, 1, 1);
+    const int k = (int)w.shape[2];
+    lvc_conv_params_init(&q.conv, (int)w.shape[1], (int)w.shape[0], k, k);
+    lvc_conv_params_pad(&q.conv, k / 2, k / 2);
     q.wbits = 16;
     q.fw = fw;
     q.fa_in = fa_in;
@@ -230,10 +231,13 @@ int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
         m->arch = LVC_ARCH_HYPERPRIOR;
     else if (!strcmp(arch, "factorized"))
         m->arch = LVC_ARCH_FACTORIZED;
+    else if (!strcmp(arch, "checkerboard"))
+        m->arch = LVC_ARCH_CHECKERBOARD;
     else
         return LVC_ERR_MODEL_FILE;
     m->has_hyper = m->arch != LVC_ARCH_FACTORIZED;
-    m->has_means = m->arch == LVC_ARCH_MEANSCALE;
+    m->has_means = m->arch == LVC_ARCH_MEANSCALE || m->arch == LVC_ARCH_CHECKERBOARD;
+    m->has_ctx = m->arch == LVC_ARCH_CHECKERBOARD;
     if (m->has_hyper && (ret = lvc_modelfile_meta_int(mf, "out_fa", &out_fa)) < 0)
         return ret;
     if (N < 1 || N > 1024 || M < 1 || M > 1024 || out_fa < 0 || out_fa > 12)
@@ -267,6 +271,21 @@ int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
         m->hs_shuffle[i] = i < 2 ? 2 : 1;
         m->hs_cout[i] = cout;
         if (i == 2 && cout != (m->has_means ? 2 : 1) * m->M)
+            return LVC_ERR_MODEL_FILE;
+    }
+    if (m->has_ctx) {
+        /* checkerboard context (3x3 masked) and the 1x1 parameter network */
+        static const char *const ep[3] = { "ep.0", "ep.1", "ep.2" };
+        int cout;
+        if ((ret = load_qconv(nn, mf, "ctx", 0, &m->ctx_conv, &cout)) < 0)
+            return ret;
+        if (cout != m->M)
+            return LVC_ERR_MODEL_FILE;
+        for (int i = 0; i < 3; i++) {
+            if ((ret = load_qconv(nn, mf, ep[i], i < 2, &m->ep_conv[i], &m->ep_cout[i])) < 0)
+                return ret;
+        }
+        if (m->ep_cout[2] != 2 * m->M)
             return LVC_ERR_MODEL_FILE;
     }
     if ((ret = load_gains(m, mf)) < 0)

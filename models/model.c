@@ -112,7 +112,7 @@ int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zha
                               LvcTensor *params)
 {
     if (!m->has_hyper || zhat->c != m->N || zhat->dtype != LVC_NN_I16 ||
-        params->dtype != LVC_NN_I16 || params->c != (m->has_means ? 2 : 1) * m->M || params->h != 4 * zhat->h || params->w != 4 * zhat->w)
+        params->dtype != LVC_NN_I16 || params->c != m->hs_cout[2] || params->h != 4 * zhat->h || params->w != 4 * zhat->w)
         return LVC_ERR_INVALID_ARG;
     LvcTensor a = { 0 }, b = { 0 };
     int ret;
@@ -139,6 +139,66 @@ int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zha
     }
     ret = lvc_nn_forward(nn, m->hs_conv[2], in, params);
 end:
+    lvc_nn_tensor_free(nn, &a);
+    lvc_nn_tensor_free(nn, &b);
+    return ret;
+}
+
+int lvc_model_context(const LvcModel *m, LvcNn *nn, const LvcTensor *yanchor, LvcTensor *ctx)
+{
+    if (!m->has_ctx)
+        return LVC_ERR_INVALID_ARG;
+    return lvc_nn_forward(nn, m->ctx_conv, yanchor, ctx);
+}
+
+int lvc_model_entropy_params(const LvcModel *m, LvcNn *nn, const LvcTensor *hyper,
+                             const LvcTensor *ctx, LvcTensor *params)
+{
+    if (!m->has_ctx || hyper->c != m->hs_cout[2] || params->c != 2 * m->M ||
+        hyper->h != params->h || hyper->w != params->w)
+        return LVC_ERR_INVALID_ARG;
+    const int h = hyper->h, w = hyper->w;
+    const size_t plane = (size_t)h * w;
+    const int cin = hyper->c + m->M;
+    LvcTensor in = { 0 }, a = { 0 }, b = { 0 };
+    int ret;
+    if ((ret = lvc_nn_tensor_alloc(nn, &in, cin, h, w, LVC_NN_I16, hyper->frac)) < 0 ||
+        (ret = alloc_flat(nn, &a, (size_t)m->ep_cout[0] * plane, LVC_NN_I16)) < 0 ||
+        (ret = alloc_flat(nn, &b, (size_t)m->ep_cout[1] * plane, LVC_NN_I16)) < 0)
+        goto end;
+    /* concat(hyper, ctx): the context channels are zeros for the anchors */
+    LvcTensor h_view, c_view;
+    if ((ret = lvc_tensor_channels(&in, 0, hyper->c, &h_view)) < 0 ||
+        (ret = lvc_tensor_channels(&in, hyper->c, m->M, &c_view)) < 0 ||
+        (ret = lvc_nn_copy(nn, hyper, &h_view)) < 0)
+        goto end;
+    if (ctx) {
+        if (ctx->frac != hyper->frac || ctx->c != m->M) {
+            ret = LVC_ERR_INVALID_ARG;
+            goto end;
+        }
+        if ((ret = lvc_nn_copy(nn, ctx, &c_view)) < 0)
+            goto end;
+    } else {
+        const size_t n = lvc_tensor_elems(&c_view);
+        int16_t *zeros = lvc_calloc(n, sizeof(int16_t));
+        if (!zeros) {
+            ret = LVC_ERR_NOMEM;
+            goto end;
+        }
+        ret = lvc_nn_tensor_write(nn, &c_view, zeros);
+        lvc_free(zeros);
+        if (ret < 0)
+            goto end;
+    }
+    reshape(&a, m->ep_cout[0], h, w);
+    reshape(&b, m->ep_cout[1], h, w);
+    if ((ret = lvc_nn_forward(nn, m->ep_conv[0], &in, &a)) < 0 ||
+        (ret = lvc_nn_forward(nn, m->ep_conv[1], &a, &b)) < 0)
+        goto end;
+    ret = lvc_nn_forward(nn, m->ep_conv[2], &b, params);
+end:
+    lvc_nn_tensor_free(nn, &in);
     lvc_nn_tensor_free(nn, &a);
     lvc_nn_tensor_free(nn, &b);
     return ret;
@@ -191,7 +251,9 @@ double lvc_model_macs_per_pixel(LvcArch arch, int N, int M, int decoder)
     double macs = 9 * m * 4 * n / 256 + 36 * n * n / 64 + 36 * n * n / 16 + 9 * n * 12 / 4 +
                   n * n * (1.0 / 64 + 1.0 / 16 + 1.0 / 4);
     /* h_s (integer): at 1/4096, 1/1024 and 1/256 */
-    const double outs = arch == LVC_ARCH_MEANSCALE ? 2 * m : m;
+    const double outs = arch == LVC_ARCH_HYPERPRIOR ? m : 2 * m;
+    if (arch == LVC_ARCH_CHECKERBOARD) /* ctx 3x3 M->M, ep 3M->2M->2M->2M, 2 passes */
+        macs += (9 * m * m + 2 * (3 * m * 2 * m + 2 * m * 2 * m + 2 * m * 2 * m)) / 256;
     if (arch != LVC_ARCH_FACTORIZED)
         macs += 9 * n * 4 * n / 4096 + 9 * n * 6 * n / 1024 + 9 * 1.5 * n * outs / 256;
     if (!decoder) {
@@ -212,7 +274,9 @@ void lvc_model_close(LvcModel **pm, LvcNn *nn)
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < 4; i++)
             lvc_nn_layer_free(nn, &layers[k][i]);
+    lvc_nn_layer_free(nn, &m->ctx_conv);
     for (int i = 0; i < 3; i++) {
+        lvc_nn_layer_free(nn, &m->ep_conv[i]);
         lvc_nn_layer_free(nn, &m->ga_gdn[i]);
         lvc_nn_layer_free(nn, &m->gs_igdn[i]);
         lvc_nn_layer_free(nn, &m->ha_conv[i]);

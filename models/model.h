@@ -33,6 +33,7 @@ typedef enum LvcArch {
     LVC_ARCH_FACTORIZED = 1,   /* y: one factorized table per channel */
     LVC_ARCH_HYPERPRIOR = 2,   /* h_a(|y|); h_s gives scales, means are 0 */
     LVC_ARCH_MEANSCALE  = 3,   /* h_a(y); h_s gives scales and means */
+    LVC_ARCH_CHECKERBOARD = 4, /* meanscale + two-pass checkerboard context */
 } LvcArch;
 
 typedef struct LvcModelFile LvcModelFile;
@@ -43,13 +44,17 @@ typedef struct LvcModel {
     int N, M, L;
     int out_fa;                          /* h_s output fractional bits */
     int has_hyper;                       /* h_a/h_s/z exist */
-    int has_means;                       /* h_s outputs means after the scales */
+    int has_means;                       /* params hold means after the scales */
+    int has_ctx;                         /* checkerboard: h_s gives 2M features,
+                                          * ctx + ep give the params */
     float gain[LVC_MODEL_MAX_LEVELS * 1024];
     float inv_gain[LVC_MODEL_MAX_LEVELS * 1024];
     LvcNnLayer *ga_conv[4], *ga_gdn[3];
     LvcNnLayer *gs_conv[4], *gs_igdn[3];
     LvcNnLayer *ha_conv[3];
     LvcNnLayer *hs_conv[3];
+    LvcNnLayer *ctx_conv, *ep_conv[3];
+    int ep_cout[3];
     int hs_shuffle[3];                   /* pixel-shuffle factor after layer */
     int hs_cout[3];                      /* output channels of h_s layers */
     LvcCdfSet z_cdf;                     /* one table per z channel */
@@ -79,6 +84,13 @@ int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, L
  * I16 (frac out_fa). */
 int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zhat,
                               LvcTensor *params);
+/* Checkerboard: ctx = context(y_hat at anchors, I16 at out_fa, zeros at the
+ * other positions) -> M x h x w I16; params = ep(concat(hyper, ctx)) with
+ * ctx NULL meaning zeros (the anchors' pass) -> 2M x h x w I16 (out_fa). */
+int lvc_model_context(const LvcModel *m, LvcNn *nn, const LvcTensor *yanchor, LvcTensor *ctx);
+int lvc_model_entropy_params(const LvcModel *m, LvcNn *nn, const LvcTensor *hyper,
+                             const LvcTensor *ctx, LvcTensor *params);
+
 /* y_hat (M x h x w, already multiplied by inv_gain) -> x: 3 x 16h x 16w. */
 int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, LvcTensor *x);
 

@@ -25,6 +25,9 @@ EMBED(lvc_weights_factorized, LVC_WEIGHTS_DIR "/factorized.lvcm")
 #if LVC_EMBED_HYPERPRIOR
 EMBED(lvc_weights_hyperprior, LVC_WEIGHTS_DIR "/hyperprior.lvcm")
 #endif
+#if LVC_EMBED_CHECKERBOARD
+EMBED(lvc_weights_checkerboard, LVC_WEIGHTS_DIR "/checkerboard.lvcm")
+#endif
 #if LVC_EMBED_MEANSCALE
 EMBED(lvc_weights_meanscale, LVC_WEIGHTS_DIR "/meanscale.lvcm")
 #endif
@@ -66,6 +69,12 @@ static void init(void)
     add("hyperprior", LVC_MODEL_ID_HYPERPRIOR, LVC_ARCH_HYPERPRIOR,
         "scale hyperprior (Balle et al. 2018), variable rate, integer hyper-synthesis",
         lvc_weights_hyperprior, lvc_weights_hyperprior_end);
+#endif
+#if LVC_EMBED_CHECKERBOARD
+    add("checkerboard", LVC_MODEL_ID_CHECKERBOARD, LVC_ARCH_CHECKERBOARD,
+        "mean-scale hyperprior with a two-pass checkerboard context (He et al. 2021), "
+        "variable rate, integer context and parameter networks",
+        lvc_weights_checkerboard, lvc_weights_checkerboard_end);
 #endif
 #if LVC_EMBED_MEANSCALE
     add("meanscale", LVC_MODEL_ID_MEANSCALE, LVC_ARCH_MEANSCALE,

@@ -144,7 +144,62 @@ class FactorizedVR(MeanScaleVR):
         return x_hat, y_lik, torch.ones(1, 1, 1, 1)
 
 
-ARCHS = {"meanscale": MeanScaleVR, "hyperprior": ScaleHyperpriorVR, "factorized": FactorizedVR}
+def checkerboard_anchor_mask(h, w):
+    """1 at anchor positions ((x + y) even), decoded in pass 0."""
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    return ((yy + xx) % 2 == 0).float()
+
+
+class CheckerboardVR(MeanScaleVR):
+    """Mean-scale hyperprior with a checkerboard context (He et al. 2021).
+    Everything that decides a probability is integer (doc/integer-nn.md):
+      hyper = h_s(z_hat)                       2M features, HS_FA bits
+      pass 0 (anchors, (x+y) even): params = EP(hyper, 0)
+      ctx    = qconv3x3_masked(y_hat at anchors, OUT_FA bits)   M, HS_FA
+      pass 1 (the rest):            params = EP(hyper, ctx)
+      EP: 1x1 qconvs 3M -> 2M -> 2M (ReLU) -> 2M (scales, means), OUT_FA
+    """
+    arch = "checkerboard"
+
+    def __init__(self, N=128, M=192, lambdas=LAMBDAS):
+        super().__init__(N, M, lambdas)
+        self.h_s[2] = QConv2d(N * 3 // 2, 2 * M, 3, 1, fa_in=HS_FA, fa_out=HS_FA, relu=False)
+        mask = torch.zeros(1, 1, 3, 3)
+        mask[0, 0, 0, 1] = mask[0, 0, 1, 0] = mask[0, 0, 1, 2] = mask[0, 0, 2, 1] = 1
+        self.ctx = QConv2d(M, M, 3, 1, fa_in=OUT_FA, fa_out=HS_FA, relu=False, mask=mask)
+        self.ep = nn.Sequential(
+            QConv2d(3 * M, 2 * M, 1, 1, fa_in=HS_FA, fa_out=HS_FA, relu=True),
+            QConv2d(2 * M, 2 * M, 1, 1, fa_in=HS_FA, fa_out=HS_FA, relu=True),
+            QConv2d(2 * M, 2 * M, 1, 1, fa_in=HS_FA, fa_out=OUT_FA, relu=False),
+        )
+
+    def params(self, hyper, ctx):
+        out = self.ep(torch.cat([hyper, ctx], dim=1))
+        return out[:, : self.M], out[:, self.M:]
+
+    def forward(self, x, level):
+        gain, inv_gain = self.gains(level)
+        y = self.g_a(x) * gain[:, :, None, None]
+        z = self.h_a(y)
+        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_lik = self.z_density.likelihood(z_noisy)
+        hyper = self.h_s(round_ste(z))
+        b, m, h, w = y.shape
+        anchor = checkerboard_anchor_mask(h, w).to(y)[None, None]
+        s0, m0 = self.params(hyper, torch.zeros(b, m, h, w, dtype=y.dtype))
+        y_hat0 = round_ste(y - m0) + m0
+        ctx = self.ctx(quantize_act(y_hat0 * anchor, OUT_FA))
+        s1, m1 = self.params(hyper, ctx)
+        scale = anchor * s0 + (1 - anchor) * s1
+        mean = anchor * m0 + (1 - anchor) * m1
+        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_lik = gaussian_likelihood(y_noisy, mean, scale)
+        y_hat = round_ste(y - mean) + mean
+        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        return x_hat, y_lik, z_lik
+
+
+ARCHS = {"meanscale": MeanScaleVR, "checkerboard": CheckerboardVR, "hyperprior": ScaleHyperpriorVR, "factorized": FactorizedVR}
 
 
 def build(name, **kw):

@@ -75,6 +75,17 @@ def z_tables(density, prec=Z_PREC):
     return table, np.array(nsym, np.int32), np.array(offs, np.int32)
 
 
+def qconv_modules(model):
+    """(file name, module) of every integer conv: a sub-pixel layer's inner
+    conv is stored under the layer's name ("h_s.0", not "h_s.0.q")."""
+    out = []
+    for name, mod in model.named_modules():
+        if isinstance(mod, QConv2d):
+            mod.state_prefix = name + "."
+            out.append((name[:-2] if name.endswith(".q") else name, mod))
+    return out
+
+
 def qconv_tensors(prefix, q, out):
     w = q.conv.weight.detach()
     if q.mask is not None:
@@ -102,11 +113,8 @@ def export(model, state, path):
     for k, v in sd.items():
         if k.startswith(("g_a.", "g_s.", "h_a.")) and k.endswith((".weight", ".bias")):
             t[k] = v.numpy().astype(np.float16)
-    if hasattr(model, "h_s"):
-        for i, layer in enumerate(model.h_s):
-            q = layer.q if hasattr(layer, "q") else layer
-            assert isinstance(q, QConv2d)
-            qconv_tensors(f"h_s.{i}", q, t)
+    for name, q in qconv_modules(model):
+        qconv_tensors(name, q, t)
     t["gain"] = model.log_gain.detach().exp().numpy().astype(np.float32)
     t["inv_gain"] = model.log_inv_gain.detach().exp().numpy().astype(np.float32)
     for name in ("z", "y"):
@@ -158,12 +166,11 @@ def load_lvcm_into(model, path):
             gamma = torch.from_numpy(np.asarray(t[name + ".gamma"], np.float32))
             new[name + ".beta"] = torch.sqrt(torch.clamp(beta + mod.pedestal, min=0))
             new[name + ".gamma"] = torch.sqrt(torch.clamp(gamma + mod.pedestal, min=0))
-    for i, layer in enumerate(getattr(model, "h_s", [])):
-        q = layer.q if hasattr(layer, "q") else layer
-        fw = int(t[f"h_s.{i}.fw"][0])
-        pre = "h_s.%d.%sconv." % (i, "q." if hasattr(layer, "q") else "")
-        new[pre + "weight"] = torch.from_numpy(t[f"h_s.{i}.w"].astype(np.float32) / (1 << fw))
-        new[pre + "bias"] = torch.from_numpy(t[f"h_s.{i}.b"].astype(np.float64) /
+    for name, q in qconv_modules(model):
+        fw = int(t[f"{name}.fw"][0])
+        pre = q.state_prefix + "conv."
+        new[pre + "weight"] = torch.from_numpy(t[f"{name}.w"].astype(np.float32) / (1 << fw))
+        new[pre + "bias"] = torch.from_numpy(t[f"{name}.b"].astype(np.float64) /
                                              (1 << (fw + q.fa_in))).float()
     new["log_gain"] = torch.from_numpy(np.log(t["gain"].astype(np.float32)))
     new["log_inv_gain"] = torch.from_numpy(np.log(t["inv_gain"].astype(np.float32)))

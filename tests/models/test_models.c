@@ -360,6 +360,50 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* Every model of the build: round trip, identical symbols across threads
+ * and backends, quality ordering. */
+START_TEST(test_every_model)
+{
+    const int n = lvc_model_count();
+    ck_assert_int_ge(n, 1);
+    for (int i = 0; i < n; i++) {
+        const LvcModelInfo *info = lvc_model_info(i);
+        LvcImage img, out;
+        make_image(&img, 80, 48, 3, 8, 5);
+        size_t sizes[2];
+        uint8_t dref[32];
+        for (int k = 0; k < 2; k++) {
+            LvcEncoderSettings s;
+            lvc_encoder_default_settings(&s);
+            s.model = info->name;
+            s.quality = k ? 90.0f : 10.0f;
+            s.threads = 2;
+            LvcEncoder *enc = NULL;
+            uint8_t *buf = NULL;
+            ck_assert_int_eq(lvc_encoder_open(&enc, &s), 0);
+            ck_assert_int_eq(lvc_encode_image(enc, &img, &buf, &sizes[k]), 0);
+            lvc_encoder_close(&enc);
+            uint8_t d1[32], d2[32];
+            decode(buf, sizes[k], 1, LVC_BACKEND_CPU, &out, d1);
+            ck_assert_int_eq(out.width, 80);
+            lvc_image_free(&out);
+            decode(buf, sizes[k], 2, LVC_BACKEND_REF, &out, d2);
+            lvc_image_free(&out);
+            ck_assert_msg(!memcmp(d1, d2, 32), "%s: symbols differ between backends", info->name);
+            if (k == 0)
+                memcpy(dref, d1, 32);
+            else
+                ck_assert_msg(memcmp(dref, d1, 32), "%s: q10 and q90 gave the same symbols",
+                              info->name);
+            free(buf);
+        }
+        ck_assert_msg(sizes[0] < sizes[1], "%s: q10 %zu bytes >= q90 %zu bytes", info->name,
+                      sizes[0], sizes[1]);
+        lvc_image_free(&img);
+    }
+}
+END_TEST
+
 static Suite *models_suite(void)
 {
     Suite *s = suite_create("models");
@@ -372,6 +416,7 @@ static Suite *models_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_roundtrip_formats, 0, (int)(sizeof(formats) / sizeof(formats[0])));
     tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_every_model);
     tcase_add_test(tc, test_rate_control);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
