@@ -1,0 +1,30 @@
+/*
+ * Fuzz targets of lvc. Each fuzz_*.c defines the two libFuzzer entry
+ * points; built with -fsanitize=fuzzer they are libFuzzer binaries, linked
+ * with replay_main.c they replay (and lightly mutate) a corpus under any
+ * compiler, which is how CI runs them (suite 'fuzz').
+ *
+ * A target calls abort() only when the library breaks a promise it makes
+ * on every input (a round trip that does not round-trip, an output that
+ * contradicts the header, memory still held after a failure); crashes and
+ * sanitizer reports are findings by themselves.
+ */
+#ifndef LVC_TESTS_FUZZ_FUZZ_H
+#define LVC_TESTS_FUZZ_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Rewrite the CRC of every box that can be walked (type, flags, varint
+ * length, payload, CRC) so that mutated streams reach the checks behind
+ * the CRCs. buf is the caller's writable copy. Returns the number of CRCs
+ * changed. */
+size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size);
+
+/* Abort with a message naming the broken promise. */
+void lvc_fuzz_fail(const char *what);
+
+#endif /* LVC_TESTS_FUZZ_FUZZ_H */

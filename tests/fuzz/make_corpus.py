@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""Regenerate the seed corpus of the fuzz targets (tests/fuzz/corpus).
+
+    /usr/bin/python3 tests/fuzz/make_corpus.py BUILD_DIR
+
+Streams are encoded by BUILD_DIR/apps/lvcenc from small generated images
+(BUILD_DIR/tests/apps/lvc_apps_tool); PNGs are written here (every colour
+type and bit depth, palette with tRNS, Adam7); model files by
+models/train/lvcm.py; rANS inputs follow fuzz_rans.c's layout. Files named
+crash-* / regress-* (minimized findings) are kept as they are. Streams
+depend on the embedded weights: after a retraining, rerun this script.
+"""
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "models", "train"))
+import lvcm  # noqa: E402
+import numpy as np  # noqa: E402
+
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def out(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def clean(target):
+    d = os.path.join(CORPUS, target)
+    if os.path.isdir(d):
+        for n in os.listdir(d):
+            if not n.startswith(("crash-", "regress-")):
+                os.remove(os.path.join(d, n))
+
+
+# ------------------------------------------------------------------ streams
+
+def crc_box(typ, flags, payload):
+    n = len(payload)
+    var = bytearray()
+    while n >= 0x80:
+        var.append((n & 0x7F) | 0x80)
+        n >>= 7
+    var.append(n)
+    body = typ + bytes([flags]) + bytes(var) + payload
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def add_boxes(stream, boxes, after_ihdr=True):
+    """Insert boxes after ihdr (or at the end), fixing ihdr's box count."""
+    hdr, rest = stream[:6], stream[6:]
+    # ihdr: type(4) flags(1) len(1: 64) payload(64) crc(4)
+    assert rest[:4] == b"ihdr" and rest[5] == 64
+    ihdr = bytearray(rest[6:70])
+    nb = struct.unpack_from("<I", ihdr, 60)[0] + len(boxes)
+    struct.pack_into("<I", ihdr, 60, nb)
+    tail = rest[74:]
+    extra = b"".join(crc_box(t, f, p) for t, f, p in boxes)
+    new_ihdr = crc_box(b"ihdr", 1, bytes(ihdr))
+    return hdr + new_ihdr + (extra + tail if after_ihdr else tail + extra)
+
+
+def streams(build):
+    tool = os.path.join(build, "tests", "apps", "lvc_apps_tool")
+    enc = os.path.join(build, "apps", "lvcenc")
+    cases = [
+        # name, w, h, channels, depth, extra lvcenc args
+        ("rgb_16x16", 16, 16, 3, 8, []),
+        ("rgb_40x24", 40, 24, 3, 8, []),
+        ("rgb_70x70_tile64", 70, 70, 3, 8, ["--tile", "64"]),
+        ("rgb_130x20_tile64", 130, 20, 3, 8, ["--tile", "64"]),
+        ("gray_40x24", 40, 24, 1, 8, []),
+        ("rgba_40x24", 40, 24, 4, 8, []),
+        ("graya_24x24", 24, 24, 2, 8, []),
+        ("rgb16_16x16", 16, 16, 3, 16, []),
+        ("rgba16_20x12_tile64", 20, 12, 4, 16, ["--tile", "64"]),
+        ("rgb_16x16_q0", 16, 16, 3, 8, ["-q", "0"]),
+        ("rgb_16x16_q100", 16, 16, 3, 8, ["-q", "100"]),
+        ("rgb_1x1", 1, 1, 3, 8, []),
+        ("gray_1x33", 1, 33, 1, 8, []),
+    ]
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, w, h, ch, depth, args) in enumerate(cases):
+            png = os.path.join(tmp, name + ".png")
+            lvc = os.path.join(tmp, name + ".lvc")
+            subprocess.run([tool, "png", png, str(w), str(h), str(ch), str(depth), str(i + 1)],
+                           check=True)
+            subprocess.run([enc, "--quiet", "--threads", "1", png, "-o", lvc] + args,
+                           check=True)
+            with open(lvc, "rb") as f:
+                res[name] = f.read()
+    return res
+
+
+# --------------------------------------------------------------------- PNGs
+
+def png_chunk(typ, data):
+    return struct.pack(">I", len(data)) + typ + data + struct.pack(">I", zlib.crc32(typ + data))
+
+
+def png_rows(rows, ctype, depth, w, interlace):
+    """rows: list of lists of samples per pixel (tuples); returns IDAT data."""
+    chans = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+
+    def pack(pixels):
+        bits = []
+        out = bytearray([0])  # filter: none
+        if depth < 8:
+            acc, n = 0, 0
+            for p in pixels:
+                acc = (acc << depth) | p[0]
+                n += depth
+                if n == 8:
+                    out.append(acc)
+                    acc, n = 0, 0
+            if n:
+                out.append(acc << (8 - n))
+        else:
+            for p in pixels:
+                for c in range(chans):
+                    out += p[c].to_bytes(depth // 8, "big")
+        del bits
+        return bytes(out)
+
+    h = len(rows)
+    if not interlace:
+        return b"".join(pack(r) for r in rows)
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+              (1, 0, 2, 2), (0, 1, 1, 2)]
+    data = b""
+    for x0, y0, dx, dy in passes:
+        if x0 >= w or y0 >= h:
+            continue
+        for y in range(y0, h, dy):
+            data += pack([rows[y][x] for x in range(x0, w, dx)])
+    return data
+
+
+def make_png(w, h, ctype, depth, interlace=0, palette=None, trns=None, seed=1,
+             extra_chunks=()):
+    rnd = random.Random(seed)
+    chans = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+    maxv = (1 << depth) - 1
+    if ctype == 3:
+        maxv = len(palette) - 1
+    rows = [[tuple(rnd.randint(0, maxv) for _ in range(chans)) for _ in range(w)]
+            for _ in range(h)]
+    raw = png_rows(rows, ctype, depth, w, interlace)
+    b = b"\x89PNG\r\n\x1a\n"
+    b += png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, interlace))
+    for c in extra_chunks:
+        b += c
+    if palette:
+        b += png_chunk(b"PLTE", b"".join(bytes(p) for p in palette))
+    if trns is not None:
+        b += png_chunk(b"tRNS", trns)
+    b += png_chunk(b"IDAT", zlib.compress(raw, 9))
+    b += png_chunk(b"IEND", b"")
+    return b
+
+
+def pngs():
+    pal4 = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    res = {
+        "gray1_9x5.png": make_png(9, 5, 0, 1),
+        "gray2_7x3.png": make_png(7, 3, 0, 2),
+        "gray4_5x4.png": make_png(5, 4, 0, 4),
+        "gray8_8x8.png": make_png(8, 8, 0, 8),
+        "gray16_4x4.png": make_png(4, 4, 0, 16),
+        "graya8_6x3.png": make_png(6, 3, 4, 8),
+        "graya16_3x3.png": make_png(3, 3, 4, 16),
+        "rgb8_8x6.png": make_png(8, 6, 2, 8),
+        "rgb16_3x2.png": make_png(3, 2, 2, 16),
+        "rgba8_5x5.png": make_png(5, 5, 6, 8),
+        "rgba16_2x2.png": make_png(2, 2, 6, 16),
+        "pal2_8x4.png": make_png(8, 4, 3, 2, palette=pal4),
+        "pal8_trns_6x6.png": make_png(6, 6, 3, 8, palette=pal4, trns=b"\x00\x80"),
+        "gray8_trns_4x4.png": make_png(4, 4, 0, 8, trns=b"\x00\x07"),
+        "rgb8_adam7_11x9.png": make_png(11, 9, 2, 8, interlace=1),
+        "gray1_adam7_9x9.png": make_png(9, 9, 0, 1, interlace=1),
+        "rgb8_gamma_chrm_4x4.png": make_png(
+            4, 4, 2, 8, extra_chunks=[png_chunk(b"gAMA", struct.pack(">I", 45455)),
+                                      png_chunk(b"sRGB", b"\x00")]),
+        "rgb8_1x1.png": make_png(1, 1, 2, 8),
+    }
+    return res
+
+
+# -------------------------------------------------------------- model files
+
+def modelfiles():
+    rnd = np.random.default_rng(7)
+    res = {}
+    res["small.lvcm"] = lvcm.to_bytes(
+        {"a.weight": rnd.standard_normal((2, 3, 3, 3)).astype(np.float32),
+         "a.bias": rnd.standard_normal(2).astype(np.float32),
+         "b.half": rnd.standard_normal((4, 4)).astype(np.float16),
+         "c.scalar": np.array(7, dtype=np.int32),
+         "d.i8": np.arange(-8, 8, dtype=np.int8).reshape(4, 4),
+         "e.u16": np.arange(6, dtype=np.uint16),
+         "f.u32": np.arange(3, dtype=np.uint32),
+         "g.i16": np.arange(5, dtype=np.int16),
+         "h.u8": np.arange(9, dtype=np.uint8).reshape(1, 1, 3, 3)},
+        {"arch": "meanscale", "N": 8, "M": 12, "out_fa": 8, "tail": 1e-9, "note": "x=y"})
+    res["empty.lvcm"] = lvcm.to_bytes({}, {})
+    res["meta_only.lvcm"] = lvcm.to_bytes({}, {"k": "v", "n": -9223372036854775808,
+                                               "f": 1.5e300})
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 6.1e-5, 5.9e-8, 65504],
+                       dtype=np.float16)
+    res["f16_special.lvcm"] = lvcm.to_bytes({"h": special}, {"a": 1})
+    return res
+
+
+# ---------------------------------------------------------------- rANS inputs
+
+def rans_inputs():
+    rnd = random.Random(3)
+    res = {}
+    for i in range(12):
+        mode = i % 2
+        nt = 1 + i % 4
+        b = bytearray([mode, nt - 1])
+        for _ in range(nt):
+            prec = rnd.randint(1, 16)
+            maxsym = 256 if prec >= 9 else 1 << prec
+            nsym = rnd.randint(1, maxsym)
+            b += bytes([prec - 1, nsym - 1, rnd.randint(0, 63), rnd.randint(0, 1)])
+            b += bytes(rnd.randint(0, 255) for _ in range(nsym))
+        b += bytes(rnd.randint(0, 255) for _ in range(rnd.randint(0, 300)))
+        res["seed_%02d" % i] = bytes(b)
+    return res
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    build = sys.argv[1]
+    for t in ("container", "decode", "png", "modelfile", "rans"):
+        clean(t)
+    s = streams(build)
+    for name, data in s.items():
+        out("container", name + ".lvc", data)
+        if len(data) <= 4096:
+            out("decode", name + ".lvc", data)
+    base = s["rgb_16x16"]
+    out("container", "extra_optional_box.lvc",
+        add_boxes(base, [(b"xtra", 0, b"hello"), (b"note", 0, b"")]))
+    out("container", "extra_at_end.lvc", add_boxes(base, [(b"zzzz", 0, bytes(200))], False))
+    out("container", "parm_box.lvc", add_boxes(base, [(b"parm", 1, b"\x01\x02\x03")]))
+    out("decode", "extra_optional_box.lvc", add_boxes(base, [(b"xtra", 0, b"hi")]))
+    for name, data in pngs().items():
+        out("png", name, data)
+    for name, data in modelfiles().items():
+        out("modelfile", name, data)
+    for name, data in rans_inputs().items():
+        out("rans", name, data)
+
+
+if __name__ == "__main__":
+    main()
