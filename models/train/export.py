@@ -139,6 +139,8 @@ def export(model, state, path):
         "train_images": str(state.get("images", 0)),
         "train_cpu_hours": f"{state.get('cpu_s', 0.0) / 3600.0:.3f}",
     }
+    if state.get("base"):
+        meta["train_init"] = state["base"]
     tmp = path + ".tmp"
     lvcm.write(tmp, t, meta)
     os.replace(tmp, path)
@@ -184,8 +186,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True, help="training run folder (ckpt.pt)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--add-base", default=None,
+                    help="checkpoint the run was transferred from, when its cost is not yet "
+                         "in the run's state (runs started before transfers carried it)")
     args = ap.parse_args()
     ck = torch.load(os.path.join(args.run, "ckpt.pt"))
+    if args.add_base:
+        base = torch.load(args.add_base)
+        for k in ("step", "images", "cpu_s"):
+            ck["state"][k] = ck["state"].get(k, 0) + base["state"].get(k, 0)
+        ck["state"]["base"] = f"{base.get('args', {}).get('arch', '?')} at step {base['state']['step']}"
     a = ck.get("args", {})
     model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192))
     model.load_state_dict(ck["model"])

@@ -125,11 +125,16 @@ def main():
     elif args.init and args.init.endswith(".pt"):
         # transfer from another architecture's checkpoint: every tensor whose
         # name and shape match (g_a, g_s, h_a, gains, ...); steps start at 0
-        src = torch.load(args.init)["model"]
+        ck = torch.load(args.init)
+        src = ck["model"]
         own = model.state_dict()
         take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(take, strict=False)
-        print(f"transferred {len(take)}/{len(own)} tensors from {args.init}", flush=True)
+        # the cost behind this model includes the run it starts from
+        state = dict(ck["state"])
+        state["base"] = f"{ck.get('args', {}).get('arch', '?')} at step {state['step']}"
+        print(f"transferred {len(take)}/{len(own)} tensors from {args.init} "
+              f"({state['base']})", flush=True)
     elif args.init:
         import export
         export.load_lvcm_into(model, args.init)
