@@ -3,9 +3,11 @@
  * (lvc_decode_image), with max_pixels = 2^16 so that one run stays short.
  *
  * The decoder is opened once (model loading is the slow part) and reused,
- * as an application decoding many files would. A mutant that fails only on
- * a CRC is retried with its CRCs rewritten, so the header rules, the tile
- * geometry, the rANS payloads and the alpha planes get fuzzed as well. A
+ * as an application decoding many files would. A mutant that fails on a
+ * CRC or on the model is retried with the default model's id and weights
+ * hash written into its header and its CRCs rewritten, so the header
+ * rules, the tile geometry, the rANS payloads and the alpha planes get
+ * fuzzed as well, and the corpus stays useful after the weights change. A
  * decoded image must match what lvc_stream_info says of the stream.
  */
 #include <stdlib.h>
@@ -95,13 +97,14 @@ static int run_one(const uint8_t *buf, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const size_t mem0 = lvc_mem_in_use();
-    int ret = run_one(data, size);
-    if (ret == LVC_ERR_CRC) {
+    const int ret = run_one(data, size);
+    if (ret == LVC_ERR_CRC || ret == LVC_ERR_MODEL_HASH || ret == LVC_ERR_MODEL_UNKNOWN) {
         uint8_t *copy = malloc(size);
         if (copy) {
             memcpy(copy, data, size);
-            if (lvc_fuzz_fix_crcs(copy, size))
-                ret = run_one(copy, size);
+            lvc_fuzz_set_model(copy, size);
+            if (lvc_fuzz_fix_crcs(copy, size) || ret != LVC_ERR_CRC)
+                run_one(copy, size);
             free(copy);
         }
     }

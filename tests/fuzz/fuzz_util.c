@@ -3,6 +3,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "lvc/lvc.h"
 
 #include "common/crc32.h"
 #include "tests/fuzz/fuzz.h"
@@ -37,6 +40,19 @@ size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size)
         pos = at + 4;
     }
     return changed;
+}
+
+void lvc_fuzz_set_model(uint8_t *buf, size_t size)
+{
+    /* file header (6), "ihdr", flags, length 64, payload: model id at 24,
+     * weights hash at 28. */
+    const LvcModelInfo *mi = lvc_model_find(lvc_model_default());
+    if (!mi || size < 6 + 6 + 64 || memcmp(buf + 6, "ihdr", 4) || buf[11] != 64)
+        return;
+    uint8_t *p = buf + 12;
+    for (int i = 0; i < 4; i++)
+        p[24 + i] = (uint8_t)(mi->id >> (8 * i));
+    memcpy(p + 28, mi->weights_hash, 32);
 }
 
 void lvc_fuzz_fail(const char *what)

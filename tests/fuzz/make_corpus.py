@@ -88,6 +88,14 @@ def streams(build):
         ("rgb_1x1", 1, 1, 3, 8, []),
         ("gray_1x33", 1, 33, 1, 8, []),
     ]
+    # Every other embedded model codes the small cases too.
+    listing = subprocess.run([enc, "--list-models"], check=True, capture_output=True,
+                             text=True).stdout.split("\n")
+    for line in listing:
+        f = line.split()
+        if len(f) > 3 and f[3] != "*":
+            cases += [("rgb_16x16_" + f[0], 16, 16, 3, 8, ["-m", f[0]]),
+                      ("rgba_40x24_" + f[0], 40, 24, 4, 8, ["-m", f[0]])]
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, w, h, ch, depth, args) in enumerate(cases):
