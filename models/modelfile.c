@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -169,7 +170,63 @@ static int parse_meta(LvcModelFile *mf, const uint8_t *p, size_t n)
     return 0;
 }
 
-static int parse(LvcModelFile *mf)
+/* Buffers declared immutable by lvc_modelfile_add_static, and whether their
+ * hash has been checked already in this process. */
+#define MAX_STATIC 16
+static struct {
+    const uint8_t *buf;
+    size_t size;
+    int verified;
+} statics[MAX_STATIC];
+static int num_statics;
+static pthread_mutex_t statics_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int lvc_modelfile_add_static(const uint8_t *buf, size_t size)
+{
+    int ret = 0;
+    if (!buf)
+        return LVC_ERR_INVALID_ARG;
+    pthread_mutex_lock(&statics_lock);
+    for (int i = 0; i < num_statics; i++)
+        if (statics[i].buf == buf && statics[i].size == size)
+            goto end;
+    if (num_statics == MAX_STATIC) {
+        ret = LVC_ERR_LIMIT;
+        goto end;
+    }
+    statics[num_statics].buf = buf;
+    statics[num_statics].size = size;
+    statics[num_statics].verified = 0;
+    num_statics++;
+end:
+    pthread_mutex_unlock(&statics_lock);
+    return ret;
+}
+
+/* Index of the static buffer (buf, size), or -1; *verified tells whether
+ * its hash was already checked. */
+static int find_static(const uint8_t *buf, size_t size, int *verified)
+{
+    int idx = -1;
+    pthread_mutex_lock(&statics_lock);
+    for (int i = 0; i < num_statics; i++)
+        if (statics[i].buf == buf && statics[i].size == size) {
+            idx = i;
+            *verified = statics[i].verified;
+            break;
+        }
+    pthread_mutex_unlock(&statics_lock);
+    return idx;
+}
+
+static void set_static_verified(int idx)
+{
+    pthread_mutex_lock(&statics_lock);
+    statics[idx].verified = 1;
+    pthread_mutex_unlock(&statics_lock);
+}
+
+static int parse(LvcModelFile *mf, int verify)
 {
     const uint8_t *b = mf->buf;
     const size_t size = mf->size;
@@ -197,10 +254,16 @@ static int parse(LvcModelFile *mf)
         return LVC_ERR_MODEL_FILE;           /* trailing bytes */
 
     /* The hash covers everything else, so check it before trusting any
-     * field: a flipped byte anywhere is reported as a hash mismatch. */
-    lvc_sha256(b, size - 32, digest);
-    if (memcmp(digest, b + size - 32, 32))
-        return LVC_ERR_CRC;
+     * field: a flipped byte anywhere is reported as a hash mismatch.
+     * Unverified, the trailer is taken as the hash; the structural checks
+     * below still keep every access inside the buffer. */
+    if (verify) {
+        lvc_sha256(b, size - 32, digest);
+        if (memcmp(digest, b + size - 32, 32))
+            return LVC_ERR_CRC;
+    } else {
+        memcpy(digest, b + size - 32, 32);
+    }
     memcpy(mf->hash, digest, 32);
 
     /* Canonical layout: header, metadata, table (8-aligned), data
@@ -284,27 +347,42 @@ static int parse(LvcModelFile *mf)
     return 0;
 }
 
-int lvc_modelfile_open_mem(const uint8_t *buf, size_t size, LvcModelFile **pmf)
+int lvc_modelfile_open_mem_flags(const uint8_t *buf, size_t size, unsigned flags,
+                                 LvcModelFile **pmf)
 {
     LvcModelFile *mf;
-    int ret;
+    int ret, verify = 1, verified = 0, sidx = -1;
 
     if (!pmf)
         return LVC_ERR_INVALID_ARG;
     *pmf = NULL;
-    if (!buf && size)
+    if ((!buf && size) || (flags & ~(unsigned)LVC_MODELFILE_NO_VERIFY))
         return LVC_ERR_INVALID_ARG;
+    if (flags & LVC_MODELFILE_NO_VERIFY) {
+        verify = 0;
+    } else if (buf && (sidx = find_static(buf, size, &verified)) >= 0 && verified) {
+        /* Immutable and already checked in this process: hashing 13 MB on
+         * every model open would only repeat the same answer. */
+        verify = 0;
+    }
     mf = lvc_calloc(1, sizeof(*mf));
     if (!mf)
         return LVC_ERR_NOMEM;
     mf->buf = buf ? buf : (const uint8_t *)"";
     mf->size = size;
-    if ((ret = parse(mf)) < 0) {
+    if ((ret = parse(mf, verify)) < 0) {
         lvc_modelfile_close(&mf);
         return ret;
     }
+    if (verify && sidx >= 0)
+        set_static_verified(sidx);
     *pmf = mf;
     return 0;
+}
+
+int lvc_modelfile_open_mem(const uint8_t *buf, size_t size, LvcModelFile **pmf)
+{
+    return lvc_modelfile_open_mem_flags(buf, size, 0, pmf);
 }
 
 int lvc_modelfile_open_path(const char *path, LvcModelFile **pmf)

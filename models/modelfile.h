@@ -72,6 +72,26 @@ typedef struct LvcModelFile LvcModelFile;
  * LVC_ERR_CRC (hash mismatch), LVC_ERR_MODEL_FILE (anything else
  * malformed) or LVC_ERR_NOMEM. */
 int lvc_modelfile_open_mem(const uint8_t *buf, size_t size, LvcModelFile **mf);
+
+/* Flags of lvc_modelfile_open_mem_flags. */
+enum {
+    /* Skip the SHA-256 of the contents: the trailer is taken as the hash
+     * unchecked. Every structural check still runs, so a malformed buffer is
+     * still refused and never read out of bounds, but a flipped byte in the
+     * tensor data goes unnoticed. Only for memory that is part of our own
+     * binary (the registry reading the metadata of embedded weights). */
+    LVC_MODELFILE_NO_VERIFY = 1 << 0,
+};
+/* lvc_modelfile_open_mem with flags (0 = the same checks);
+ * LVC_ERR_INVALID_ARG on an unknown flag. */
+int lvc_modelfile_open_mem_flags(const uint8_t *buf, size_t size, unsigned flags,
+                                 LvcModelFile **mf);
+/* Declare buf (size bytes) immutable for the life of the process, as the
+ * weights linked into the library are. Opening exactly this buffer then
+ * checks its hash on the first successful open only, not on every one.
+ * Nothing is read here. LVC_ERR_LIMIT beyond 16 buffers (later ones are
+ * simply verified on every open); registering twice is a no-op. */
+int lvc_modelfile_add_static(const uint8_t *buf, size_t size);
 /* Map a file read-only and open it as above (LVC_ERR_IO when it cannot be
  * opened or mapped). The mapping is released by lvc_modelfile_close. */
 int lvc_modelfile_open_path(const char *path, LvcModelFile **mf);
