@@ -71,6 +71,7 @@ START_TEST(test_png_truncated)
         }
         free(b);
     }
+    fprintf(stderr, "robust: PNG truncations: %zu\n", tried);
     ck_assert_uint_gt(tried, 500);
 }
 END_TEST
@@ -177,6 +178,7 @@ START_TEST(test_modelfile_hostile)
         tried++;
     }
     free(b);
+    fprintf(stderr, "robust: model-file truncations, flips, rehashed mutants: %zu\n", tried);
     ck_assert_uint_gt(tried, 1000);
 }
 END_TEST
