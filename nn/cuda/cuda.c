@@ -1,5 +1,6 @@
 /*
- * nn/cuda: cuDNN / cuBLAS backend.
+ * nn/cuda: cuDNN / cuBLAS backend, built into the plugin liblvc_cuda.so
+ * (see nn/cuda/plugin.h; liblvc loads it with nn/cuda/loader.c).
  *
  * Tensors live in device memory (cudaMalloc); every op is enqueued on the
  * context's stream and lvc_nn_tensor_read / lvc_nn_sync wait for it.
@@ -17,36 +18,24 @@
  * larger size is first needed and is reused afterwards.
  *
  * Without a device (cudaGetDeviceCount fails or returns 0) the backend is
- * unavailable: lvc_nn_cuda_init returns LVC_ERR_BACKEND.
+ * unavailable: the plugin's available() says why and init returns
+ * LVC_ERR_BACKEND.
+ *
+ * The plugin links no part of liblvc (a process may hold the library
+ * statically): host allocations go through the allocator the library
+ * passes in, everything else used here is inline in nn/nn.h.
  */
 #include "config.h"
 
-#include <string.h>
-
-#include "nn/ops.h"
-
-#if !LVC_HAVE_CUDA
-
-int lvc_nn_cuda_available(void)
-{
-    return 0;
-}
-
-int lvc_nn_cuda_init(LvcNn *nn)
-{
-    (void)nn;
-    return LVC_ERR_BACKEND;
-}
-
-#else
-
 #include <pthread.h>
+#include <string.h>
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
-#include "common/mem.h"
+#include "nn/cuda/plugin.h"
+#include "nn/ops.h"
 
 /* kernels.cu */
 int lvc_cuk_bias_act(void *stream, float *y, const float *b, int C, size_t hw, int act,
@@ -88,18 +77,28 @@ typedef struct CudaLayer {
     cudnnConvolutionDescriptor_t cdesc;
 } CudaLayer;
 
+static const LvcCudaHost *host;
+
 static pthread_once_t avail_once = PTHREAD_ONCE_INIT;
 static int avail;
+static const char *avail_why = "";
 
 static void probe(void)
 {
     int n = 0;
-    avail = cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+    const cudaError_t err = cudaGetDeviceCount(&n);
+    avail = err == cudaSuccess && n > 0;
+    if (err != cudaSuccess)
+        avail_why = cudaGetErrorString(err);
+    else if (n <= 0)
+        avail_why = "no CUDA device";
 }
 
-int lvc_nn_cuda_available(void)
+static int cu_available(const char **why)
 {
     pthread_once(&avail_once, probe);
+    if (!avail && why)
+        *why = avail_why;
     return avail;
 }
 
@@ -184,7 +183,7 @@ static void cu_layer_release(LvcNn *nn, LvcNnLayer *l)
         cudnnDestroyFilterDescriptor(cl->wdesc);
     if (cl->cdesc)
         cudnnDestroyConvolutionDescriptor(cl->cdesc);
-    lvc_free(cl);
+    host->free(cl);
     l->priv = NULL;
 }
 
@@ -249,7 +248,7 @@ static int cu_layer_prepare_(LvcNn *nn, LvcNnLayer *l, CudaLayer *cl)
 
 static int cu_layer_prepare(LvcNn *nn, LvcNnLayer *l)
 {
-    CudaLayer *cl = lvc_calloc(1, sizeof(*cl));
+    CudaLayer *cl = host->calloc(1, sizeof(*cl));
     int ret;
     if (!cl)
         return LVC_ERR_NOMEM;
@@ -531,17 +530,17 @@ static void cu_close(LvcNn *nn)
         cudnnDestroy(c->dnn);
     if (c->stream)
         cudaStreamDestroy(c->stream);
-    lvc_free(c);
+    host->free(c);
     nn->priv = NULL;
 }
 
-int lvc_nn_cuda_init(LvcNn *nn)
+static int cu_init(LvcNn *nn)
 {
     CudaCtx *c;
 
-    if (!lvc_nn_cuda_available())
+    if (!cu_available(NULL))
         return LVC_ERR_BACKEND;
-    c = lvc_calloc(1, sizeof(*c));
+    c = host->calloc(1, sizeof(*c));
     if (!c)
         return LVC_ERR_NOMEM;
     nn->priv = c;
@@ -582,4 +581,22 @@ int lvc_nn_cuda_init(LvcNn *nn)
     return 0;
 }
 
-#endif
+static const LvcCudaPlugin plugin = {
+    .available = cu_available,
+    .init = cu_init,
+};
+
+int lvc_cuda_plugin_open(const LvcCudaHost *h, const LvcCudaPlugin **out)
+{
+    if (!h || !out)
+        return LVC_ERR_INVALID_ARG;
+    *out = NULL;
+    if (h->abi != LVC_CUDA_PLUGIN_ABI || !h->version || strcmp(h->version, LVC_VERSION_FULL) ||
+        h->nn_size != sizeof(LvcNn) || h->ops_size != sizeof(LvcNnOps) ||
+        h->layer_size != sizeof(LvcNnLayer) || !h->calloc || !h->free)
+        return LVC_ERR_VERSION;
+    /* The library passes the same static description on every call. */
+    host = h;
+    *out = &plugin;
+    return 0;
+}

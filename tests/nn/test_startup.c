@@ -186,17 +186,38 @@ START_TEST(test_cuda_fallback)
 }
 END_TEST
 
-int main(void)
+/* Run with $LVC_CUDA_PLUGIN naming a missing file or a library that is not
+ * the plugin: the backend must be unavailable, with AUTO falling back. */
+START_TEST(test_cuda_bad_plugin)
+{
+    LvcNn *nn = NULL;
+    ck_assert_int_eq(lvc_nn_backend_available(LVC_BACKEND_CUDA), 0);
+    ck_assert_int_eq(lvc_nn_open(&nn, LVC_BACKEND_CUDA, 1), LVC_ERR_BACKEND);
+    ck_assert_ptr_null(nn);
+    ck_assert_int_eq(lvc_nn_open(&nn, LVC_BACKEND_AUTO, 1), 0);
+    ck_assert_int_ne(lvc_nn_backend(nn), LVC_BACKEND_CUDA);
+    lvc_nn_close(&nn);
+}
+END_TEST
+
+/* argv[1]: "bad-plugin" for the case above; anything else (or nothing):
+ * the other tests, whatever the plugin and GPU situation is. The loader's
+ * answer is cached per process, hence one process per situation. */
+int main(int argc, char **argv)
 {
     Suite *s = suite_create("startup");
     TCase *tc = tcase_create("startup");
     SRunner *sr;
     int failed;
 
-    tcase_add_test(tc, test_no_verify);
-    tcase_add_test(tc, test_static_verified_once);
-    tcase_add_test(tc, test_registry_hashes);
-    tcase_add_test(tc, test_cuda_fallback);
+    if (argc > 1 && !strcmp(argv[1], "bad-plugin")) {
+        tcase_add_test(tc, test_cuda_bad_plugin);
+    } else {
+        tcase_add_test(tc, test_no_verify);
+        tcase_add_test(tc, test_static_verified_once);
+        tcase_add_test(tc, test_registry_hashes);
+        tcase_add_test(tc, test_cuda_fallback);
+    }
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
