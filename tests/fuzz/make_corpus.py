@@ -7,7 +7,8 @@ Streams are encoded by BUILD_DIR/apps/lvcenc from small generated images
 (BUILD_DIR/tests/apps/lvc_apps_tool); PNGs are written here (every colour
 type and bit depth, palette with tRNS, Adam7); model files by
 models/train/lvcm.py; rANS inputs follow fuzz_rans.c's layout. Files named
-crash-* / regress-* (minimized findings) are kept as they are. Streams
+crash-* / regress-* (minimized findings) and fuzz-* (inputs kept from
+fuzzing runs by libFuzzer -merge=1) are kept as they are. Streams
 depend on the embedded weights: after a retraining, rerun this script.
 """
 import os
@@ -38,7 +39,7 @@ def clean(target):
     d = os.path.join(CORPUS, target)
     if os.path.isdir(d):
         for n in os.listdir(d):
-            if not n.startswith(("crash-", "regress-")):
+            if not n.startswith(("crash-", "regress-", "fuzz-")):
                 os.remove(os.path.join(d, n))
 
 
