@@ -104,11 +104,14 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
     LvcTensor yhat = { 0 };
     uint8_t(*tile_digests)[LVC_SHA256_SIZE] = NULL;
     float *inv_gain = NULL, *gain = NULL;
+    size_t *zoff = NULL;
+    int16_t *zall = NULL;
     int ret = lvc_container_parse(buf, size, &lim, &ct);
     if (ret < 0)
         return ret;
     const LvcImageHeader *h = &ct.hdr;
-    if (h->color != LVC_COLOR_RGB) {
+    if (h->color != LVC_COLOR_RGB || h->tile_overlap != 0) {
+        /* the autoencoder models code three planes in tiles without overlap */
         ret = LVC_ERR_UNSUPPORTED;
         goto end;
     }
@@ -124,6 +127,27 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
         (uint32_t)(g.tiles_x * g.tiles_y) != h->num_tiles) {
         ret = LVC_ERR_CORRUPT;
         goto end;
+    }
+    /* Hyper-latents of every tile first: cheap, and it fails on missing
+     * data before the allocations sized by the declared image. */
+    zoff = lvc_malloc_array((size_t)h->num_tiles + 1, sizeof(*zoff));
+    if (!zoff) {
+        ret = LVC_ERR_NOMEM;
+        goto end;
+    }
+    zoff[0] = 0;
+    for (uint32_t t = 0; t < h->num_tiles; t++)
+        zoff[t + 1] = zoff[t] + lvc_latent_z_count(m, &g, (int)t);
+    zall = lvc_malloc_array(zoff[h->num_tiles] ? zoff[h->num_tiles] : 1, sizeof(int16_t));
+    if (!zall) {
+        ret = LVC_ERR_NOMEM;
+        goto end;
+    }
+    for (uint32_t t = 0; t < h->num_tiles && m->has_hyper; t++) {
+        const LvcSubstream *sz = lvc_container_find(&ct, t, 0, LVC_SUB_Z);
+        if ((ret = lvc_latent_decode_z(m, &g, (int)t, sz ? sz->data : NULL, sz ? sz->size : 0,
+                                       zall + zoff[t])) < 0)
+            goto end;
     }
     const size_t yelems = (size_t)m->M * g.hl * g.wl;
     yhat.data = lvc_malloc_array(yelems, sizeof(float));
@@ -147,8 +171,8 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
             sz ? sz->data : NULL, sy ? sy->data : NULL, sy1 ? sy1->data : NULL,
             sz ? sz->size : 0, sy ? sy->size : 0, sy1 ? sy1->size : 0,
         };
-        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, &ts, inv_gain, &yhat,
-                                          tile_digests[t])) < 0)
+        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, &ts, zall + zoff[t], inv_gain,
+                                          &yhat, tile_digests[t])) < 0)
             goto end;
     }
     if ((ret = lvc_image_alloc(img, (int)h->width, (int)h->height, h->channels, h->bit_depth)) < 0)
@@ -176,6 +200,8 @@ end:
         lvc_image_free(img);
     lvc_free(yhat.data);
     lvc_free(tile_digests);
+    lvc_free(zoff);
+    lvc_free(zall);
     lvc_free(gain);
     lvc_free(inv_gain);
     lvc_container_free(&ct);

@@ -428,9 +428,44 @@ end:
     return ret;
 }
 
+size_t lvc_latent_z_count(const LvcModel *m, const LvcGeometry *g, int t)
+{
+    int lx0, ly0, lx1, ly1;
+    if (!m->has_hyper)
+        return 0;
+    lvc_geometry_tile(g, t, &lx0, &ly0, &lx1, &ly1);
+    return (size_t)m->N * ((ly1 - ly0) / LVC_MODEL_ZSCALE) * ((lx1 - lx0) / LVC_MODEL_ZSCALE);
+}
+
+int lvc_latent_decode_z(const LvcModel *m, const LvcGeometry *g, int t, const uint8_t *buf,
+                        size_t size, int16_t *zhat)
+{
+    if (!m->has_hyper)
+        return 0;
+    if (!buf)
+        return LVC_ERR_CORRUPT;
+    const size_t zplane = lvc_latent_z_count(m, g, t) / (size_t)m->N;
+    LvcRansDec dz;
+    int ret = lvc_rans_dec_init(&dz, buf, size);
+    if (ret < 0)
+        return ret;
+    for (int c = 0; c < m->N; c++) {
+        for (size_t i = 0; i < zplane; i++) {
+            const int32_t v = lvc_rans_dec_get(&dz, &m->z_cdf.tables[c]);
+            if (v < -32768 || v > 32767)
+                return LVC_ERR_CORRUPT;
+            zhat[c * zplane + i] = (int16_t)v;
+        }
+        /* stop at the first channel that ran past the data */
+        if (lvc_rans_dec_status(&dz) < 0)
+            return LVC_ERR_CORRUPT;
+    }
+    return lvc_rans_dec_finish(&dz);
+}
+
 int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, int t,
-                           const LvcTileStreams *ts, const float *inv_gain, LvcTensor *yhat,
-                           uint8_t tile_digest[LVC_SHA256_SIZE])
+                           const LvcTileStreams *ts, const int16_t *zhat, const float *inv_gain,
+                           LvcTensor *yhat, uint8_t tile_digest[LVC_SHA256_SIZE])
 {
     int lx0, ly0, lx1, ly1;
     lvc_geometry_tile(g, t, &lx0, &ly0, &lx1, &ly1);
@@ -438,7 +473,7 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     const int zh = th / LVC_MODEL_ZSCALE, zw = tw / LVC_MODEL_ZSCALE;
     const size_t tpix = (size_t)tw * th;
     TileBufs b;
-    LvcRansDec dz, dy;
+    LvcRansDec dy;
     LvcSha256 sha;
     DigestBuf dg = { .sha = &sha };
     /* substreams present exactly as the architecture defines them */
@@ -449,22 +484,9 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
         return ret;
     lvc_sha256_init(&sha);
     if (m->has_hyper) {
-        if ((ret = lvc_rans_dec_init(&dz, ts->z, ts->z_size)) < 0)
-            goto end;
-        const size_t zplane = (size_t)zh * zw;
-        for (int c = 0; c < m->N; c++) {
-            for (size_t i = 0; i < zplane; i++) {
-                const int32_t v = lvc_rans_dec_get(&dz, &m->z_cdf.tables[c]);
-                if (v < -32768 || v > 32767) {
-                    ret = LVC_ERR_CORRUPT;
-                    goto end;
-                }
-                b.zh_host[c * zplane + i] = (int16_t)v;
-            }
-        }
-        if ((ret = lvc_rans_dec_finish(&dz)) < 0)
-            goto end;
-        digest_i16(&sha, b.zh_host, (size_t)m->N * zplane);
+        const size_t zn = (size_t)m->N * zh * zw;
+        memcpy(b.zh_host, zhat, zn * sizeof(int16_t));
+        digest_i16(&sha, b.zh_host, zn);
         if ((ret = run_hyper_synthesis(m, nn, &b)) < 0)
             goto end;
     }

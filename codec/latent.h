@@ -41,8 +41,18 @@ typedef struct LvcTileStreams {
     size_t z_size, y_size, y1_size;
 } LvcTileStreams;
 
+/* Hyper-latent values of tile t (0 without a hyperprior), and their
+ * entropy decoding from the tile's Z substream. The decoder reads every
+ * tile's Z before it allocates anything sized by the image, so a stream
+ * that declares a large image without the data for it fails early. */
+size_t lvc_latent_z_count(const LvcModel *m, const LvcGeometry *g, int t);
+int lvc_latent_decode_z(const LvcModel *m, const LvcGeometry *g, int t, const uint8_t *buf,
+                        size_t size, int16_t *zhat);
+
+/* Decode the latents of tile t given its z_hat (from lvc_latent_decode_z). */
 int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, int t,
-                           const LvcTileStreams *ts, const float *inv_gain, LvcTensor *yhat,
+                           const LvcTileStreams *ts, const int16_t *zhat, const float *inv_gain,
+                           LvcTensor *yhat,
                            uint8_t tile_digest[LVC_SHA256_SIZE]);
 
 #endif /* LVC_CODEC_LATENT_H */

@@ -177,7 +177,8 @@ static int load_factorized_tables(LvcCdfSet *set, const LvcModelFile *mf, const 
         }
         if ((ret = lvc_cdf_init(&set->tables[i], row, ns[i], of[i], prec,
                                 p[0] == 'y' ? 12 : 0)) < 0) {
-            ret = LVC_ERR_MODEL_FILE;
+            if (ret != LVC_ERR_NOMEM)
+                ret = LVC_ERR_MODEL_FILE; /* an invalid table in the file */
             goto end;
         }
     }

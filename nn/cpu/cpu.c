@@ -131,7 +131,7 @@ static void cpu_layer_release(LvcNn *nn, LvcNnLayer *l)
     (void)nn;
     if (!c)
         return;
-    for (int i = 0; i < c->nphases; i++) {
+    for (int i = 0; c->ph && i < c->nphases; i++) {
         lvc_free(c->ph[i].taps);
         lvc_free(c->ph[i].w);
     }
