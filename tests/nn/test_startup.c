@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/sha256.h"
 #include "models/modelfile.h"
@@ -186,6 +187,32 @@ START_TEST(test_cuda_fallback)
 }
 END_TEST
 
+/* The point of the plugin: without a GPU, using the library maps none of
+ * the CUDA libraries (each process start paid ~0.2 s for them). */
+START_TEST(test_no_cuda_mapped)
+{
+    LvcNn *nn = NULL;
+    char line[4096];
+    FILE *f;
+
+    if (!access("/dev/nvidiactl", F_OK) || !access("/dev/dxg", F_OK) || getenv("LVC_CUDA_PLUGIN")) {
+        fprintf(stderr, "test_startup: GPU node or plugin path present, mapping check skipped\n");
+        return;
+    }
+    ck_assert_int_eq(lvc_nn_open(&nn, LVC_BACKEND_AUTO, 1), 0);
+    lvc_nn_close(&nn);
+    ck_assert_int_eq(lvc_nn_backend_available(LVC_BACKEND_CUDA), 0);
+    f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return;     /* not Linux */
+    while (fgets(line, sizeof(line), f))
+        ck_assert_msg(!strstr(line, "libcudart") && !strstr(line, "libcublas") &&
+                      !strstr(line, "libcudnn") && !strstr(line, "liblvc_cuda"),
+                      "CUDA library mapped without a GPU: %s", line);
+    fclose(f);
+}
+END_TEST
+
 /* Run with $LVC_CUDA_PLUGIN naming a missing file or a library that is not
  * the plugin: the backend must be unavailable, with AUTO falling back. */
 START_TEST(test_cuda_bad_plugin)
@@ -217,6 +244,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_static_verified_once);
         tcase_add_test(tc, test_registry_hashes);
         tcase_add_test(tc, test_cuda_fallback);
+        tcase_add_test(tc, test_no_cuda_mapped);
     }
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
