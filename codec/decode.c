@@ -36,6 +36,7 @@ int lvc_decoder_open(LvcDecoder **dec, const LvcDecoderSettings *s)
     *dec = NULL;
     if (!s || s->threads < 0 || s->backend < LVC_BACKEND_AUTO || s->backend > LVC_BACKEND_CUDA)
         return LVC_ERR_INVALID_ARG;
+    lvc_log_set_level(lvc_log_level_for_verbose(s->verbose));
     LvcDecoder *d = lvc_calloc(1, sizeof(*d));
     if (!d)
         return LVC_ERR_NOMEM;

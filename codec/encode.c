@@ -45,6 +45,7 @@ int lvc_encoder_open(LvcEncoder **enc, const LvcEncoderSettings *s)
         s->tile_size % LVC_PAD_MULTIPLE || s->backend < LVC_BACKEND_AUTO ||
         s->backend > LVC_BACKEND_CUDA)
         return LVC_ERR_INVALID_ARG;
+    lvc_log_set_level(lvc_log_level_for_verbose(s->verbose));
     const LvcRegistryEntry *e = lvc_registry_by_name(s->model);
     if (!e) {
         lvc_log(LVC_LOG_ERROR, "no model named '%s' in this build", s->model ? s->model : "(default)");

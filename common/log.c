@@ -1,5 +1,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/log.h"
 
@@ -11,6 +12,11 @@ static void *g_cb_opaque;
 
 void lvc_log_set_level(int level) { atomic_store(&g_level, level); }
 int lvc_log_get_level(void) { return atomic_load(&g_level); }
+
+int lvc_log_level_for_verbose(int verbose)
+{
+    return verbose <= 0 ? LVC_LOG_QUIET : verbose == 1 ? LVC_LOG_INFO : LVC_LOG_DEBUG;
+}
 
 void lvc_log_set_callback(LvcLogCallback cb, void *opaque)
 {
@@ -30,7 +36,9 @@ void lvc_vlog(int level, const char *fmt, va_list ap)
         return;
     }
     static const char *const prefix[] = { "error", "warning", "info", "debug" };
-    fprintf(stderr, "lvc %s: %s", prefix[level > 3 ? 3 : level], buf);
+    const size_t n = strlen(buf);
+    fprintf(stderr, "lvc %s: %s%s", prefix[level > 3 ? 3 : level], buf,
+            n && buf[n - 1] == '\n' ? "" : "\n");
 }
 
 void lvc_log(int level, const char *fmt, ...)

@@ -16,6 +16,9 @@ enum {
 
 /* Messages with level <= the global level are emitted. Default: WARNING. */
 void lvc_log_set_level(int level);
+/* The level for the public settings' verbose field: 0 quiet (errors are
+ * returned as codes, nothing printed), 1 info, 2 and more debug. */
+int lvc_log_level_for_verbose(int verbose);
 int lvc_log_get_level(void);
 
 /* Redirect messages (already formatted, no trailing newline added) to cb;

@@ -141,7 +141,8 @@ typedef struct LvcEncoderSettings {
     LvcBackend backend;
     int tile_size;           /* 0 = default; luma pixels per tile side, multiple of 64 */
     uint64_t max_pixels;     /* 0 = default limit */
-    int verbose;             /* log level: 0 quiet, 1 info, 2 debug */
+    int verbose;             /* library log to stderr (process-wide, set by
+                              * open): 0 nothing, 1 info, 2 debug */
     uint8_t reserved[64];
 } LvcEncoderSettings;
 
@@ -167,7 +168,7 @@ typedef struct LvcDecoderSettings {
     int threads;             /* 0 = number of cores */
     LvcBackend backend;
     uint64_t max_pixels;     /* refuse larger images before allocating; 0 = default */
-    int verbose;
+    int verbose;             /* as in LvcEncoderSettings */
     uint8_t reserved[64];
 } LvcDecoderSettings;
 
