@@ -129,6 +129,14 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
         ret = LVC_ERR_CORRUPT;
         goto end;
     }
+    /* exactly the substreams the architecture defines, no others */
+    const uint32_t npass = m->has_ctx ? 2u * (uint32_t)m->nslices : 1u;
+    const uint64_t want = (uint64_t)h->num_tiles *
+                          ((uint32_t)m->has_hyper + npass + (h->alpha_mode ? 1u : 0u));
+    if (want != ct.num_subs) {
+        ret = LVC_ERR_CORRUPT;
+        goto end;
+    }
     /* Hyper-latents of every tile first: cheap, and it fails on missing
      * data before the allocations sized by the declared image. */
     zoff = lvc_malloc_array((size_t)h->num_tiles + 1, sizeof(*zoff));
@@ -165,13 +173,20 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
     yhat.dtype = LVC_NN_F32;
     lvc_model_gains(m, (float)h->quality / LVC_QUALITY_SCALE, gain, inv_gain);
     for (uint32_t t = 0; t < h->num_tiles; t++) {
+        LvcTileStreams ts;
+        memset(&ts, 0, sizeof(ts));
         const LvcSubstream *sz = lvc_container_find(&ct, t, 0, LVC_SUB_Z);
-        const LvcSubstream *sy = lvc_container_find(&ct, t, 0, LVC_SUB_Y);
-        const LvcSubstream *sy1 = lvc_container_find(&ct, t, 1, LVC_SUB_Y);
-        LvcTileStreams ts = {
-            sz ? sz->data : NULL, sy ? sy->data : NULL, sy1 ? sy1->data : NULL,
-            sz ? sz->size : 0, sy ? sy->size : 0, sy1 ? sy1->size : 0,
-        };
+        if (sz) {
+            ts.z = sz->data;
+            ts.z_size = sz->size;
+        }
+        for (int p = 0; p < 2 * LVC_MODEL_MAX_SLICES; p++) {
+            const LvcSubstream *sy = lvc_container_find(&ct, t, (unsigned)p, LVC_SUB_Y);
+            if (sy) {
+                ts.y[p] = sy->data;
+                ts.y_size[p] = sy->size;
+            }
+        }
         if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, &ts, zall + zoff[t], inv_gain,
                                           &yhat, tile_digests[t])) < 0)
             goto end;

@@ -131,7 +131,7 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
         goto end;
     const int ntiles = g->tiles_x * g->tiles_y;
     const int nalpha = h->alpha_mode ? ntiles : 0;
-    const int per_tile = 1 + c->model->has_hyper + c->model->has_ctx;
+    const int per_tile = c->model->has_hyper + ls.npass;
     ct.num_subs = (uint32_t)(per_tile * ntiles + nalpha);
     ct.subs = lvc_calloc(ct.num_subs, sizeof(*ct.subs));
     if (!ct.subs) {
@@ -148,26 +148,20 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
     }
     for (int t = 0; t < ntiles; t++) {
         LvcSubstream *sub = &ct.subs[per_tile * t];
-        if (c->model->has_ctx) {
-            LvcSubstream *sy1 = &sub[per_tile - 1];
-            sy1->tile = (uint32_t)t;
-            sy1->pass = 1;
-            sy1->what = LVC_SUB_Y;
-            sy1->data = ls.y1[t];
-            sy1->size = ls.y1_size[t];
-        }
-        LvcSubstream *sy = &sub[c->model->has_hyper];
         if (c->model->has_hyper) {
-            LvcSubstream *sz = &sub[0];
-            sz->tile = (uint32_t)t;
-            sz->what = LVC_SUB_Z;
-            sz->data = ls.z[t];
-            sz->size = ls.z_size[t];
+            sub->tile = (uint32_t)t;
+            sub->what = LVC_SUB_Z;
+            sub->data = ls.z[t];
+            sub->size = ls.z_size[t];
+            sub++;
         }
-        sy->tile = (uint32_t)t;
-        sy->what = LVC_SUB_Y;
-        sy->data = ls.y[t];
-        sy->size = ls.y_size[t];
+        for (int p = 0; p < ls.npass; p++, sub++) {
+            sub->tile = (uint32_t)t;
+            sub->pass = (uint8_t)p;
+            sub->what = LVC_SUB_Y;
+            sub->data = ls.y[t * ls.npass + p];
+            sub->size = ls.y_size[t * ls.npass + p];
+        }
         if (nalpha) {
             uint32_t x0, y0, tw, th;
             if ((ret = lvc_container_tile_rect(h, (uint32_t)t, &x0, &y0, &tw, &th)) < 0 ||

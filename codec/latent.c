@@ -19,13 +19,9 @@ void lvc_latent_streams_free(LvcLatentStreams *s)
     for (int t = 0; t < s->ntiles; t++) {
         if (s->z)
             free(s->z[t]);
-        if (s->y)
-            free(s->y[t]);
-        if (s->y1)
-            free(s->y1[t]);
+        for (int p = 0; s->y && p < s->npass; p++)
+            free(s->y[t * s->npass + p]);
     }
-    lvc_free(s->y1);
-    lvc_free(s->y1_size);
     lvc_free(s->z);
     lvc_free(s->y);
     lvc_free(s->z_size);
@@ -103,62 +99,88 @@ static int run_hyper_synthesis(const LvcModel *m, LvcNn *nn, TileBufs *b)
     return 0;
 }
 
-/* ------------------------------------------------ checkerboard (2 passes)
- * Pass 0 codes the anchors ((x + y) even in tile coordinates) with
- * params = ep(hyper, 0); pass 1 codes the others with params =
- * ep(hyper, ctx(y_hat at the anchors)). y_hat enters the context as int16
- * with out_fa fractional bits: q * 2^out_fa + mean, saturated. */
+/* Append int32 values to a digest in little-endian order, buffered. */
+typedef struct DigestBuf {
+    LvcSha256 *sha;
+    uint8_t buf[512];
+    size_t k;
+} DigestBuf;
 
-typedef struct CkbdBufs {
-    LvcTensor params, yanchor, ctx;
-    int16_t *par_host, *ya_host;
-} CkbdBufs;
+static inline void digest_q(DigestBuf *d, int32_t q)
+{
+    const uint32_t u = (uint32_t)q;
+    d->buf[d->k++] = (uint8_t)u;
+    d->buf[d->k++] = (uint8_t)(u >> 8);
+    d->buf[d->k++] = (uint8_t)(u >> 16);
+    d->buf[d->k++] = (uint8_t)(u >> 24);
+    if (d->k == sizeof(d->buf)) {
+        lvc_sha256_update(d->sha, d->buf, d->k);
+        d->k = 0;
+    }
+}
 
-static void ckbd_free(LvcNn *nn, CkbdBufs *k)
+static void digest_flush(DigestBuf *d)
+{
+    lvc_sha256_update(d->sha, d->buf, d->k);
+    d->k = 0;
+}
+
+/* ------------------------------------------------ context models
+ * The latents are coded in slices of channels (one slice of M channels for
+ * checkerboard, ELIC's uneven groups for elic), each in two checkerboard
+ * passes: pass 0 the anchors ((x + y) even in tile coordinates), pass 1 the
+ * rest; substream pass index 2k + p. Slice k's parameters come from the
+ * hyper features, the channel context of the slices before it (k >= 1) and,
+ * in pass 1, the spatial context of its own anchors. y_hat enters the
+ * contexts as int16 with out_fa fractional bits: q * 2^out_fa + mean,
+ * saturated. */
+
+typedef struct CtxBufs {
+    LvcTensor params, yanchor, sc, yprev, cc;
+    int16_t *par_host, *ya_host, *yq_host;
+} CtxBufs;
+
+static void ctx_free(LvcNn *nn, CtxBufs *k)
 {
     lvc_nn_tensor_free(nn, &k->params);
     lvc_nn_tensor_free(nn, &k->yanchor);
-    lvc_nn_tensor_free(nn, &k->ctx);
+    lvc_nn_tensor_free(nn, &k->sc);
+    lvc_nn_tensor_free(nn, &k->yprev);
+    lvc_nn_tensor_free(nn, &k->cc);
     lvc_free(k->par_host);
     lvc_free(k->ya_host);
+    lvc_free(k->yq_host);
     memset(k, 0, sizeof(*k));
 }
 
-static int ckbd_alloc(const LvcModel *m, LvcNn *nn, int th, int tw, CkbdBufs *k)
+static int ctx_alloc(const LvcModel *m, LvcNn *nn, int th, int tw, CtxBufs *k)
 {
     memset(k, 0, sizeof(*k));
     const size_t tpix = (size_t)th * tw;
+    int smax = 0, scmax = 0, ccmax = 1;
+    for (int s = 0; s < m->nslices; s++) {
+        smax = m->slice_c[s] > smax ? m->slice_c[s] : smax;
+        scmax = m->sc_cout[s] > scmax ? m->sc_cout[s] : scmax;
+        ccmax = s && m->cc_cout[s] > ccmax ? m->cc_cout[s] : ccmax;
+    }
     int ret;
-    if ((ret = lvc_nn_tensor_alloc(nn, &k->params, 2 * m->M, th, tw, LVC_NN_I16, m->out_fa)) < 0 ||
-        (ret = lvc_nn_tensor_alloc(nn, &k->yanchor, m->M, th, tw, LVC_NN_I16, m->out_fa)) < 0 ||
-        (ret = lvc_nn_tensor_alloc(nn, &k->ctx, m->M, th, tw, LVC_NN_I16, 0)) < 0)
+    if ((ret = lvc_nn_tensor_alloc(nn, &k->params, 2 * smax, th, tw, LVC_NN_I16, m->out_fa)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &k->yanchor, smax, th, tw, LVC_NN_I16, m->out_fa)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &k->sc, scmax, th, tw, LVC_NN_I16, 0)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &k->yprev, m->M, th, tw, LVC_NN_I16, m->out_fa)) < 0 ||
+        (ret = lvc_nn_tensor_alloc(nn, &k->cc, ccmax, th, tw, LVC_NN_I16, 0)) < 0)
         goto error;
-    k->par_host = lvc_malloc_array(2 * (size_t)m->M * tpix, sizeof(int16_t));
-    k->ya_host = lvc_calloc((size_t)m->M * tpix, sizeof(int16_t));
-    if (!k->par_host || !k->ya_host) {
+    k->par_host = lvc_malloc_array(2 * (size_t)smax * tpix, sizeof(int16_t));
+    k->ya_host = lvc_malloc_array((size_t)smax * tpix, sizeof(int16_t));
+    k->yq_host = lvc_malloc_array((size_t)m->M * tpix, sizeof(int16_t));
+    if (!k->par_host || !k->ya_host || !k->yq_host) {
         ret = LVC_ERR_NOMEM;
         goto error;
     }
     return 0;
 error:
-    ckbd_free(nn, k);
+    ctx_free(nn, k);
     return ret;
-}
-
-/* params of pass `pass` into k->par_host (pass 1 reads k->ya_host). */
-static int ckbd_params(const LvcModel *m, LvcNn *nn, TileBufs *b, CkbdBufs *k, int pass)
-{
-    int ret;
-    if (pass == 1) {
-        k->yanchor.frac = m->out_fa;
-        if ((ret = lvc_nn_tensor_write(nn, &k->yanchor, k->ya_host)) < 0 ||
-            (ret = lvc_model_context(m, nn, &k->yanchor, &k->ctx)) < 0)
-            return ret;
-    }
-    k->params.frac = m->out_fa;
-    if ((ret = lvc_model_entropy_params(m, nn, &b->params, pass ? &k->ctx : NULL, &k->params)) < 0)
-        return ret;
-    return lvc_nn_tensor_read(nn, &k->params, k->par_host);
 }
 
 static inline int16_t fixed_sat16(int32_t q, int16_t mean, int fa)
@@ -167,37 +189,104 @@ static inline int16_t fixed_sat16(int32_t q, int16_t mean, int fa)
     return (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
 }
 
-static int encode_checkerboard(const LvcModel *m, LvcNn *nn, TileBufs *b, const float *yh, int th,
-                               int tw, LvcRansEnc *e0, LvcRansEnc *e1)
+/* One side of the coding: the encoder rounds and puts, the decoder gets and
+ * reconstructs. */
+typedef struct PassCoder {
+    int decode;
+    const float *yh;             /* encoder: gained latents of the tile */
+    LvcRansEnc *enc;             /* encoder: one per pass */
+    const LvcTileStreams *ts;    /* decoder */
+    float *ydst;                 /* decoder: y_hat of the image */
+    const LvcGeometry *g;
+    int lx0, ly0;
+    const float *inv_gain;
+    DigestBuf *dg;
+} PassCoder;
+
+static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw, PassCoder *pc)
 {
-    CkbdBufs k;
+    CtxBufs k;
     const size_t tpix = (size_t)th * tw;
     const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
-    int ret = ckbd_alloc(m, nn, th, tw, &k);
+    int ret = ctx_alloc(m, nn, th, tw, &k);
     if (ret < 0)
         return ret;
-    for (int pass = 0; pass < 2; pass++) {
-        if ((ret = ckbd_params(m, nn, b, &k, pass)) < 0)
-            goto end;
-        LvcRansEnc *e = pass ? e1 : e0;
-        for (int c = 0; c < m->M; c++) {
-            const int16_t *sc = k.par_host + (size_t)c * tpix;
-            const int16_t *mu = k.par_host + (size_t)(m->M + c) * tpix;
-            for (int yy = 0; yy < th; yy++) {
-                for (int xx = (yy + pass) & 1; xx < tw; xx += 2) {
-                    const size_t i = (size_t)yy * tw + xx;
-                    const int idx = lvc_scale_index_q(sc[i], m->out_fa);
-                    const int32_t q = round_i32(yh[(size_t)c * tpix + i] - mu[i] * inv_mean_scale);
-                    if ((ret = lvc_rans_enc_put(e, &m->y_cdf.tables[idx], q)) < 0)
-                        goto end;
-                    if (pass == 0)
-                        k.ya_host[(size_t)c * tpix + i] = fixed_sat16(q, mu[i], m->out_fa);
+    int c0 = 0;
+    for (int s = 0; s < m->nslices; s++) {
+        const int sk = m->slice_c[s];
+        const LvcTensor *cc = NULL;
+        if (s) {
+            k.yprev.c = c0;
+            k.yprev.frac = m->out_fa;
+            k.cc.c = m->cc_cout[s];
+            if ((ret = lvc_nn_tensor_write(nn, &k.yprev, k.yq_host)) < 0 ||
+                (ret = lvc_model_channel_context(m, nn, s, &k.yprev, &k.cc)) < 0)
+                goto end;
+            cc = &k.cc;
+        }
+        memset(k.ya_host, 0, (size_t)sk * tpix * sizeof(int16_t));
+        for (int pass = 0; pass < 2; pass++) {
+            const LvcTensor *sc = NULL;
+            if (pass) {
+                k.yanchor.c = sk;
+                k.yanchor.frac = m->out_fa;
+                k.sc.c = m->sc_cout[s];
+                if ((ret = lvc_nn_tensor_write(nn, &k.yanchor, k.ya_host)) < 0 ||
+                    (ret = lvc_model_spatial_context(m, nn, s, &k.yanchor, &k.sc)) < 0)
+                    goto end;
+                sc = &k.sc;
+            }
+            k.params.c = 2 * sk;
+            k.params.frac = m->out_fa;
+            if ((ret = lvc_model_entropy_params(m, nn, s, &b->params, sc, cc, &k.params)) < 0 ||
+                (ret = lvc_nn_tensor_read(nn, &k.params, k.par_host)) < 0)
+                goto end;
+            const int pi = 2 * s + pass;
+            LvcRansDec dec;
+            if (pc->decode) {
+                if (!pc->ts->y[pi]) {
+                    ret = LVC_ERR_CORRUPT;
+                    goto end;
+                }
+                if ((ret = lvc_rans_dec_init(&dec, pc->ts->y[pi], pc->ts->y_size[pi])) < 0)
+                    goto end;
+            }
+            for (int cs = 0; cs < sk; cs++) {
+                const int c = c0 + cs;
+                const int16_t *scl = k.par_host + (size_t)cs * tpix;
+                const int16_t *mu = k.par_host + (size_t)(sk + cs) * tpix;
+                for (int yy = 0; yy < th; yy++) {
+                    float *row = pc->decode ? pc->ydst + ((size_t)c * pc->g->hl + pc->ly0 + yy) *
+                                                            pc->g->wl + pc->lx0
+                                            : NULL;
+                    for (int xx = (yy + pass) & 1; xx < tw; xx += 2) {
+                        const size_t i = (size_t)yy * tw + xx;
+                        const LvcCdf *t = &m->y_cdf.tables[lvc_scale_index_q(scl[i], m->out_fa)];
+                        int32_t q;
+                        if (pc->decode) {
+                            q = lvc_rans_dec_get(&dec, t);
+                            const int64_t fixed = (int64_t)q * (1 << m->out_fa) + mu[i];
+                            row[xx] = (float)((double)fixed * inv_mean_scale) * pc->inv_gain[c];
+                            digest_q(pc->dg, q);
+                        } else {
+                            q = round_i32(pc->yh[(size_t)c * tpix + i] - mu[i] * inv_mean_scale);
+                            if ((ret = lvc_rans_enc_put(&pc->enc[pi], t, q)) < 0)
+                                goto end;
+                        }
+                        const int16_t f = fixed_sat16(q, mu[i], m->out_fa);
+                        k.yq_host[(size_t)c * tpix + i] = f;
+                        if (pass == 0)
+                            k.ya_host[(size_t)cs * tpix + i] = f;
+                    }
                 }
             }
+            if (pc->decode && (ret = lvc_rans_dec_finish(&dec)) < 0)
+                goto end;
         }
+        c0 += sk;
     }
 end:
-    ckbd_free(nn, &k);
+    ctx_free(nn, &k);
     return ret;
 }
 
@@ -224,10 +313,12 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
     TileBufs b;
     LvcTensor yt = { 0 }, zt = { 0 };
     float *yh = NULL, *zf = NULL;
-    LvcRansEnc ez, ey, ey1;
+    LvcRansEnc ez, ey, ep[2 * LVC_MODEL_MAX_SLICES];
+    const int npass = m->has_ctx ? 2 * m->nslices : 0;
     lvc_rans_enc_init(&ez);
     lvc_rans_enc_init(&ey);
-    lvc_rans_enc_init(&ey1);
+    for (int i = 0; i < npass; i++)
+        lvc_rans_enc_init(&ep[i]);
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)
         return ret;
@@ -245,7 +336,7 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
                 if ((ret = lvc_rans_enc_put(&ey, &m->y_cdf.tables[c],
                                             round_i32(yh[(size_t)c * tpix + i]))) < 0)
                     goto end;
-        ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t]);
+        ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t * out->npass], &out->y_size[t * out->npass]);
         goto end;
     }
     if ((ret = lvc_nn_tensor_alloc(nn, &yt, m->M, th, tw, LVC_NN_F32, 0)) < 0 ||
@@ -273,11 +364,14 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
             if ((ret = lvc_rans_enc_put(&ez, &m->z_cdf.tables[c], b.zh_host[c * zplane + i])) < 0)
                 goto end;
     if (m->has_ctx) {
-        if ((ret = encode_checkerboard(m, nn, &b, yh, th, tw, &ey, &ey1)) < 0 ||
-            (ret = lvc_rans_enc_finish_alloc(&ez, &out->z[t], &out->z_size[t])) < 0 ||
-            (ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t])) < 0 ||
-            (ret = lvc_rans_enc_finish_alloc(&ey1, &out->y1[t], &out->y1_size[t])) < 0)
+        PassCoder pc = { .decode = 0, .yh = yh, .enc = ep };
+        if ((ret = code_passes(m, nn, &b, th, tw, &pc)) < 0 ||
+            (ret = lvc_rans_enc_finish_alloc(&ez, &out->z[t], &out->z_size[t])) < 0)
             goto end;
+        for (int i = 0; i < npass; i++)
+            if ((ret = lvc_rans_enc_finish_alloc(&ep[i], &out->y[t * out->npass + i],
+                                                 &out->y_size[t * out->npass + i])) < 0)
+                goto end;
         goto end;
     }
     /* y: Gaussian table by scale index, centred on the integer mean */
@@ -295,12 +389,14 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
         }
     }
     if ((ret = lvc_rans_enc_finish_alloc(&ez, &out->z[t], &out->z_size[t])) < 0 ||
-        (ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t])) < 0)
+        (ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t * out->npass],
+                                         &out->y_size[t * out->npass])) < 0)
         goto end;
 end:
     lvc_rans_enc_free(&ez);
     lvc_rans_enc_free(&ey);
-    lvc_rans_enc_free(&ey1);
+    for (int i = 0; i < npass; i++)
+        lvc_rans_enc_free(&ep[i]);
     lvc_nn_tensor_free(nn, &yt);
     lvc_nn_tensor_free(nn, &zt);
     lvc_free(yh);
@@ -318,14 +414,13 @@ int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const 
     float *inv_gain = lvc_malloc_array((size_t)m->M, sizeof(float));
     int ret = LVC_ERR_NOMEM;
     out->ntiles = ntiles;
+    out->npass = m->has_ctx ? 2 * m->nslices : 1;
+    const size_t ny = (size_t)ntiles * out->npass;
     out->z = lvc_calloc((size_t)ntiles, sizeof(*out->z));
-    out->y = lvc_calloc((size_t)ntiles, sizeof(*out->y));
+    out->y = lvc_calloc(ny, sizeof(*out->y));
     out->z_size = lvc_calloc((size_t)ntiles, sizeof(*out->z_size));
-    out->y_size = lvc_calloc((size_t)ntiles, sizeof(*out->y_size));
-    out->y1 = lvc_calloc((size_t)ntiles, sizeof(*out->y1));
-    out->y1_size = lvc_calloc((size_t)ntiles, sizeof(*out->y1_size));
-    if (!gain || !inv_gain || !out->z || !out->y || !out->z_size || !out->y_size || !out->y1 ||
-        !out->y1_size)
+    out->y_size = lvc_calloc(ny, sizeof(*out->y_size));
+    if (!gain || !inv_gain || !out->z || !out->y || !out->z_size || !out->y_size)
         goto end;
     lvc_model_gains(m, q, gain, inv_gain);
     for (int t = 0; t < ntiles; t++)
@@ -353,79 +448,6 @@ static void digest_i16(LvcSha256 *s, const int16_t *v, size_t n)
         }
     }
     lvc_sha256_update(s, buf, k);
-}
-
-/* Append int32 values to a digest in little-endian order, buffered. */
-typedef struct DigestBuf {
-    LvcSha256 *sha;
-    uint8_t buf[512];
-    size_t k;
-} DigestBuf;
-
-static inline void digest_q(DigestBuf *d, int32_t q)
-{
-    const uint32_t u = (uint32_t)q;
-    d->buf[d->k++] = (uint8_t)u;
-    d->buf[d->k++] = (uint8_t)(u >> 8);
-    d->buf[d->k++] = (uint8_t)(u >> 16);
-    d->buf[d->k++] = (uint8_t)(u >> 24);
-    if (d->k == sizeof(d->buf)) {
-        lvc_sha256_update(d->sha, d->buf, d->k);
-        d->k = 0;
-    }
-}
-
-static void digest_flush(DigestBuf *d)
-{
-    lvc_sha256_update(d->sha, d->buf, d->k);
-    d->k = 0;
-}
-
-static int decode_checkerboard(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, TileBufs *b,
-                               const LvcTileStreams *ts, int lx0, int ly0, int th, int tw,
-                               const float *inv_gain, LvcTensor *yhat, DigestBuf *dg)
-{
-    CkbdBufs k;
-    const size_t tpix = (size_t)th * tw;
-    const double inv_mean_scale = 1.0 / (double)(1 << m->out_fa);
-    float *ydst = (float *)yhat->data;
-    LvcRansDec d;
-    int ret = ckbd_alloc(m, nn, th, tw, &k);
-    if (ret < 0)
-        return ret;
-    for (int pass = 0; pass < 2; pass++) {
-        const uint8_t *buf = pass ? ts->y1 : ts->y;
-        const size_t size = pass ? ts->y1_size : ts->y_size;
-        if (!buf) {
-            ret = LVC_ERR_CORRUPT;
-            goto end;
-        }
-        if ((ret = ckbd_params(m, nn, b, &k, pass)) < 0 ||
-            (ret = lvc_rans_dec_init(&d, buf, size)) < 0)
-            goto end;
-        for (int c = 0; c < m->M; c++) {
-            const int16_t *sc = k.par_host + (size_t)c * tpix;
-            const int16_t *mu = k.par_host + (size_t)(m->M + c) * tpix;
-            for (int yy = 0; yy < th; yy++) {
-                float *row = ydst + ((size_t)c * g->hl + ly0 + yy) * g->wl + lx0;
-                for (int xx = (yy + pass) & 1; xx < tw; xx += 2) {
-                    const size_t i = (size_t)yy * tw + xx;
-                    const int idx = lvc_scale_index_q(sc[i], m->out_fa);
-                    const int32_t q = lvc_rans_dec_get(&d, &m->y_cdf.tables[idx]);
-                    const int64_t fixed = (int64_t)q * (1 << m->out_fa) + mu[i];
-                    row[xx] = (float)((double)fixed * inv_mean_scale) * inv_gain[c];
-                    if (pass == 0)
-                        k.ya_host[(size_t)c * tpix + i] = fixed_sat16(q, mu[i], m->out_fa);
-                    digest_q(dg, q);
-                }
-            }
-        }
-        if ((ret = lvc_rans_dec_finish(&d)) < 0)
-            goto end;
-    }
-end:
-    ckbd_free(nn, &k);
-    return ret;
 }
 
 size_t lvc_latent_z_count(const LvcModel *m, const LvcGeometry *g, int t)
@@ -477,8 +499,12 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     LvcSha256 sha;
     DigestBuf dg = { .sha = &sha };
     /* substreams present exactly as the architecture defines them */
-    if (!ts->y || (m->has_hyper != (ts->z != NULL)) || (m->has_ctx != (ts->y1 != NULL)))
+    const int npass = m->has_ctx ? 2 * m->nslices : 1;
+    if (m->has_hyper != (ts->z != NULL))
         return LVC_ERR_CORRUPT;
+    for (int p = 0; p < 2 * LVC_MODEL_MAX_SLICES; p++)
+        if ((p < npass) != (ts->y[p] != NULL))
+            return LVC_ERR_CORRUPT;
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)
         return ret;
@@ -491,10 +517,12 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
             goto end;
     }
     if (m->has_ctx) {
-        if ((ret = decode_checkerboard(m, nn, g, &b, ts, lx0, ly0, th, tw, inv_gain, yhat, &dg)) < 0)
+        PassCoder pc = { .decode = 1, .ts = ts, .ydst = (float *)yhat->data, .g = g,
+                         .lx0 = lx0, .ly0 = ly0, .inv_gain = inv_gain, .dg = &dg };
+        if ((ret = code_passes(m, nn, &b, th, tw, &pc)) < 0)
             goto end;
     } else {
-        if ((ret = lvc_rans_dec_init(&dy, ts->y, ts->y_size)) < 0)
+        if ((ret = lvc_rans_dec_init(&dy, ts->y[0], ts->y_size[0])) < 0)
             goto end;
         float *ydst = (float *)yhat->data;
         const double inv_mean_scale = 1.0 / (double)(1 << m->out_fa);

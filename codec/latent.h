@@ -21,9 +21,10 @@
 
 typedef struct LvcLatentStreams {
     int ntiles;
-    uint8_t **z, **y, **y1;    /* malloc'd substreams per tile (y1: the
-                                * checkerboard's second pass, else NULL) */
-    size_t *z_size, *y_size, *y1_size;
+    int npass;                 /* Y substreams per tile */
+    uint8_t **z, **y;          /* malloc'd substreams: z[tile], y[tile * npass
+                                * + pass] */
+    size_t *z_size, *y_size;
 } LvcLatentStreams;
 
 /* Code y (M x hl x wl, gain-free) at quality q into per-tile substreams. */
@@ -37,8 +38,10 @@ void lvc_latent_streams_free(LvcLatentStreams *s);
  * The stream's symbols digest is the SHA-256 of the tile digests in tile
  * order (so tiles may be decoded in parallel). */
 typedef struct LvcTileStreams {
-    const uint8_t *z, *y, *y1;  /* NULL when absent */
-    size_t z_size, y_size, y1_size;
+    const uint8_t *z;           /* NULL when absent */
+    size_t z_size;
+    const uint8_t *y[2 * LVC_MODEL_MAX_SLICES];  /* Y by pass; NULL when absent */
+    size_t y_size[2 * LVC_MODEL_MAX_SLICES];
 } LvcTileStreams;
 
 /* Hyper-latent values of tile t (0 without a hyperprior), and their

@@ -26,6 +26,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/mem.h"
@@ -217,6 +218,60 @@ static int load_gains(LvcModel *m, const LvcModelFile *mf)
     return ret;
 }
 
+/* Slices and context networks. checkerboard: one slice of M channels,
+ * tensors "ctx" and "ep.0".."ep.2"; elic: metadata "slices" (channel
+ * counts), tensors "sc.K", "cc.K-1" (K >= 1), "ep.K.0".."ep.K.2". */
+static int load_contexts(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
+{
+    int ret;
+    if (m->arch == LVC_ARCH_CHECKERBOARD) {
+        m->nslices = 1;
+        m->slice_c[0] = m->M;
+    } else {
+        const char *sl = NULL;
+        if ((ret = lvc_modelfile_meta_str(mf, "slices", &sl)) < 0)
+            return ret;
+        int total = 0;
+        m->nslices = 0;
+        while (*sl) {
+            char *end;
+            const long v = strtol(sl, &end, 10);
+            if (end == sl || v < 1 || v > m->M || m->nslices == LVC_MODEL_MAX_SLICES)
+                return LVC_ERR_MODEL_FILE;
+            m->slice_c[m->nslices++] = (int)v;
+            total += (int)v;
+            sl = *end == ',' ? end + 1 : end;
+            if (*end && *end != ',')
+                return LVC_ERR_MODEL_FILE;
+        }
+        if (total != m->M || m->nslices < 1)
+            return LVC_ERR_MODEL_FILE;
+    }
+    for (int k = 0; k < m->nslices; k++) {
+        char name[32];
+        const int one = m->arch == LVC_ARCH_CHECKERBOARD;
+        snprintf(name, sizeof(name), one ? "ctx" : "sc.%d", k);
+        if ((ret = load_qconv(nn, mf, name, 0, &m->sc_conv[k], &m->sc_cout[k])) < 0)
+            return ret;
+        if (k) {
+            snprintf(name, sizeof(name), "cc.%d", k - 1);
+            if ((ret = load_qconv(nn, mf, name, 0, &m->cc_conv[k], &m->cc_cout[k])) < 0)
+                return ret;
+        }
+        for (int i = 0; i < 3; i++) {
+            if (one)
+                snprintf(name, sizeof(name), "ep.%d", i);
+            else
+                snprintf(name, sizeof(name), "ep.%d.%d", k, i);
+            if ((ret = load_qconv(nn, mf, name, i < 2, &m->ep_conv[k][i], &m->ep_cout[k][i])) < 0)
+                return ret;
+        }
+        if (m->ep_cout[k][2] != 2 * m->slice_c[k])
+            return LVC_ERR_MODEL_FILE;
+    }
+    return 0;
+}
+
 int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
 {
     int64_t N, M, out_fa = 0;
@@ -234,11 +289,13 @@ int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
         m->arch = LVC_ARCH_FACTORIZED;
     else if (!strcmp(arch, "checkerboard"))
         m->arch = LVC_ARCH_CHECKERBOARD;
+    else if (!strcmp(arch, "elic"))
+        m->arch = LVC_ARCH_ELIC;
     else
         return LVC_ERR_MODEL_FILE;
     m->has_hyper = m->arch != LVC_ARCH_FACTORIZED;
-    m->has_means = m->arch == LVC_ARCH_MEANSCALE || m->arch == LVC_ARCH_CHECKERBOARD;
-    m->has_ctx = m->arch == LVC_ARCH_CHECKERBOARD;
+    m->has_ctx = m->arch == LVC_ARCH_CHECKERBOARD || m->arch == LVC_ARCH_ELIC;
+    m->has_means = m->arch == LVC_ARCH_MEANSCALE || m->has_ctx;
     if (m->has_hyper && (ret = lvc_modelfile_meta_int(mf, "out_fa", &out_fa)) < 0)
         return ret;
     if (N < 1 || N > 1024 || M < 1 || M > 1024 || out_fa < 0 || out_fa > 12)
@@ -274,21 +331,8 @@ int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
         if (i == 2 && cout != (m->has_means ? 2 : 1) * m->M)
             return LVC_ERR_MODEL_FILE;
     }
-    if (m->has_ctx) {
-        /* checkerboard context (3x3 masked) and the 1x1 parameter network */
-        static const char *const ep[3] = { "ep.0", "ep.1", "ep.2" };
-        int cout;
-        if ((ret = load_qconv(nn, mf, "ctx", 0, &m->ctx_conv, &cout)) < 0)
-            return ret;
-        if (cout != m->M)
-            return LVC_ERR_MODEL_FILE;
-        for (int i = 0; i < 3; i++) {
-            if ((ret = load_qconv(nn, mf, ep[i], i < 2, &m->ep_conv[i], &m->ep_cout[i])) < 0)
-                return ret;
-        }
-        if (m->ep_cout[2] != 2 * m->M)
-            return LVC_ERR_MODEL_FILE;
-    }
+    if (m->has_ctx && (ret = load_contexts(m, mf, nn)) < 0)
+        return ret;
     if ((ret = load_gains(m, mf)) < 0)
         return ret;
     if (m->has_hyper)

@@ -144,59 +144,77 @@ end:
     return ret;
 }
 
-int lvc_model_context(const LvcModel *m, LvcNn *nn, const LvcTensor *yanchor, LvcTensor *ctx)
+int lvc_model_spatial_context(const LvcModel *m, LvcNn *nn, int k, const LvcTensor *yanchor,
+                              LvcTensor *sc)
 {
-    if (!m->has_ctx)
+    if (!m->has_ctx || k < 0 || k >= m->nslices)
         return LVC_ERR_INVALID_ARG;
-    return lvc_nn_forward(nn, m->ctx_conv, yanchor, ctx);
+    return lvc_nn_forward(nn, m->sc_conv[k], yanchor, sc);
 }
 
-int lvc_model_entropy_params(const LvcModel *m, LvcNn *nn, const LvcTensor *hyper,
-                             const LvcTensor *ctx, LvcTensor *params)
+int lvc_model_channel_context(const LvcModel *m, LvcNn *nn, int k, const LvcTensor *yprev,
+                              LvcTensor *cc)
 {
-    if (!m->has_ctx || hyper->c != m->hs_cout[2] || params->c != 2 * m->M ||
-        hyper->h != params->h || hyper->w != params->w)
+    if (!m->has_ctx || k < 1 || k >= m->nslices)
+        return LVC_ERR_INVALID_ARG;
+    return lvc_nn_forward(nn, m->cc_conv[k], yprev, cc);
+}
+
+int lvc_model_entropy_params(const LvcModel *m, LvcNn *nn, int k, const LvcTensor *hyper,
+                             const LvcTensor *sc, const LvcTensor *cc, LvcTensor *params)
+{
+    if (!m->has_ctx || k < 0 || k >= m->nslices || hyper->c != m->hs_cout[2] ||
+        params->c != 2 * m->slice_c[k] || hyper->h != params->h || hyper->w != params->w ||
+        (k > 0) != (cc != NULL))
         return LVC_ERR_INVALID_ARG;
     const int h = hyper->h, w = hyper->w;
     const size_t plane = (size_t)h * w;
-    const int cin = hyper->c + m->M;
+    const int cin = hyper->c + m->sc_cout[k] + (k ? m->cc_cout[k] : 0);
     LvcTensor in = { 0 }, a = { 0 }, b = { 0 };
     int ret;
     if ((ret = lvc_nn_tensor_alloc(nn, &in, cin, h, w, LVC_NN_I16, hyper->frac)) < 0 ||
-        (ret = alloc_flat(nn, &a, (size_t)m->ep_cout[0] * plane, LVC_NN_I16)) < 0 ||
-        (ret = alloc_flat(nn, &b, (size_t)m->ep_cout[1] * plane, LVC_NN_I16)) < 0)
+        (ret = alloc_flat(nn, &a, (size_t)m->ep_cout[k][0] * plane, LVC_NN_I16)) < 0 ||
+        (ret = alloc_flat(nn, &b, (size_t)m->ep_cout[k][1] * plane, LVC_NN_I16)) < 0)
         goto end;
-    /* concat(hyper, ctx): the context channels are zeros for the anchors */
-    LvcTensor h_view, c_view;
-    if ((ret = lvc_tensor_channels(&in, 0, hyper->c, &h_view)) < 0 ||
-        (ret = lvc_tensor_channels(&in, hyper->c, m->M, &c_view)) < 0 ||
-        (ret = lvc_nn_copy(nn, hyper, &h_view)) < 0)
+    /* concat(hyper, sc, cc): the spatial context is zeros for the anchors */
+    LvcTensor v;
+    if ((ret = lvc_tensor_channels(&in, 0, hyper->c, &v)) < 0 ||
+        (ret = lvc_nn_copy(nn, hyper, &v)) < 0 ||
+        (ret = lvc_tensor_channels(&in, hyper->c, m->sc_cout[k], &v)) < 0)
         goto end;
-    if (ctx) {
-        if (ctx->frac != hyper->frac || ctx->c != m->M) {
+    if (sc) {
+        if (sc->frac != hyper->frac) {
             ret = LVC_ERR_INVALID_ARG;
             goto end;
         }
-        if ((ret = lvc_nn_copy(nn, ctx, &c_view)) < 0)
+        if ((ret = lvc_nn_copy(nn, sc, &v)) < 0)
             goto end;
     } else {
-        const size_t n = lvc_tensor_elems(&c_view);
-        int16_t *zeros = lvc_calloc(n, sizeof(int16_t));
+        int16_t *zeros = lvc_calloc(lvc_tensor_elems(&v), sizeof(int16_t));
         if (!zeros) {
             ret = LVC_ERR_NOMEM;
             goto end;
         }
-        ret = lvc_nn_tensor_write(nn, &c_view, zeros);
+        ret = lvc_nn_tensor_write(nn, &v, zeros);
         lvc_free(zeros);
         if (ret < 0)
             goto end;
     }
-    reshape(&a, m->ep_cout[0], h, w);
-    reshape(&b, m->ep_cout[1], h, w);
-    if ((ret = lvc_nn_forward(nn, m->ep_conv[0], &in, &a)) < 0 ||
-        (ret = lvc_nn_forward(nn, m->ep_conv[1], &a, &b)) < 0)
+    if (cc) {
+        if (cc->frac != hyper->frac) {
+            ret = LVC_ERR_INVALID_ARG;
+            goto end;
+        }
+        if ((ret = lvc_tensor_channels(&in, hyper->c + m->sc_cout[k], m->cc_cout[k], &v)) < 0 ||
+            (ret = lvc_nn_copy(nn, cc, &v)) < 0)
+            goto end;
+    }
+    reshape(&a, m->ep_cout[k][0], h, w);
+    reshape(&b, m->ep_cout[k][1], h, w);
+    if ((ret = lvc_nn_forward(nn, m->ep_conv[k][0], &in, &a)) < 0 ||
+        (ret = lvc_nn_forward(nn, m->ep_conv[k][1], &a, &b)) < 0)
         goto end;
-    ret = lvc_nn_forward(nn, m->ep_conv[2], &b, params);
+    ret = lvc_nn_forward(nn, m->ep_conv[k][2], &b, params);
 end:
     lvc_nn_tensor_free(nn, &in);
     lvc_nn_tensor_free(nn, &a);
@@ -254,6 +272,16 @@ double lvc_model_macs_per_pixel(LvcArch arch, int N, int M, int decoder)
     const double outs = arch == LVC_ARCH_HYPERPRIOR ? m : 2 * m;
     if (arch == LVC_ARCH_CHECKERBOARD) /* ctx 3x3 M->M, ep 3M->2M->2M->2M, 2 passes */
         macs += (9 * m * m + 2 * (3 * m * 2 * m + 2 * m * 2 * m + 2 * m * 2 * m)) / 256;
+    if (arch == LVC_ARCH_ELIC) { /* slices 16,16,32,64,M-128; ep hidden 128 */
+        const double sl[5] = { 16, 16, 32, 64, m - 128 };
+        double prev = 0;
+        for (int k = 0; k < 5; k++) {
+            const double cin = 2 * m + 2 * sl[k] + (k ? 2 * sl[k] : 0);
+            macs += (9 * sl[k] * 2 * sl[k] + 9 * prev * 2 * sl[k] +
+                     2 * (cin * 128 + 128 * 128 + 128 * 2 * sl[k])) / 256;
+            prev += sl[k];
+        }
+    }
     if (arch != LVC_ARCH_FACTORIZED)
         macs += 9 * n * 4 * n / 4096 + 9 * n * 6 * n / 1024 + 9 * 1.5 * n * outs / 256;
     if (!decoder) {
@@ -274,9 +302,13 @@ void lvc_model_close(LvcModel **pm, LvcNn *nn)
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < 4; i++)
             lvc_nn_layer_free(nn, &layers[k][i]);
-    lvc_nn_layer_free(nn, &m->ctx_conv);
+    for (int k = 0; k < LVC_MODEL_MAX_SLICES; k++) {
+        lvc_nn_layer_free(nn, &m->sc_conv[k]);
+        lvc_nn_layer_free(nn, &m->cc_conv[k]);
+        for (int i = 0; i < 3; i++)
+            lvc_nn_layer_free(nn, &m->ep_conv[k][i]);
+    }
     for (int i = 0; i < 3; i++) {
-        lvc_nn_layer_free(nn, &m->ep_conv[i]);
         lvc_nn_layer_free(nn, &m->ga_gdn[i]);
         lvc_nn_layer_free(nn, &m->gs_igdn[i]);
         lvc_nn_layer_free(nn, &m->ha_conv[i]);
@@ -288,21 +320,16 @@ void lvc_model_close(LvcModel **pm, LvcNn *nn)
     *pm = NULL;
 }
 
-int lvc_model_open(LvcModel **pm, const char *name, LvcNn *nn)
+int lvc_model_open_mem(LvcModel **pm, const uint8_t *blob, size_t size, LvcNn *nn)
 {
-    if (!pm)
+    if (!pm || !blob)
         return LVC_ERR_INVALID_ARG;
     *pm = NULL;
-    const LvcRegistryEntry *e = lvc_registry_by_name(name);
-    if (!e)
-        return LVC_ERR_MODEL_UNKNOWN;
     LvcModel *m = lvc_calloc(1, sizeof(*m));
     if (!m)
         return LVC_ERR_NOMEM;
-    m->info = &e->info;
-    m->arch = e->arch;
     LvcModelFile *mf = NULL;
-    int ret = lvc_modelfile_open_mem(e->blob, e->size, &mf);
+    int ret = lvc_modelfile_open_mem(blob, size, &mf);
     if (ret < 0)
         goto error;
     if ((ret = lvc_autoencoder_load(m, mf, nn)) < 0)
@@ -317,4 +344,23 @@ error:
     lvc_modelfile_close(&mf);
     lvc_model_close(&m, nn);
     return ret;
+}
+
+int lvc_model_open(LvcModel **pm, const char *name, LvcNn *nn)
+{
+    if (!pm)
+        return LVC_ERR_INVALID_ARG;
+    *pm = NULL;
+    const LvcRegistryEntry *e = lvc_registry_by_name(name);
+    if (!e)
+        return LVC_ERR_MODEL_UNKNOWN;
+    int ret = lvc_model_open_mem(pm, e->blob, e->size, nn);
+    if (ret < 0)
+        return ret;
+    if ((*pm)->arch != e->arch) {
+        lvc_model_close(pm, nn);
+        return LVC_ERR_MODEL_FILE;
+    }
+    (*pm)->info = &e->info;
+    return 0;
 }

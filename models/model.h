@@ -28,12 +28,14 @@
 #define LVC_MODEL_ZSCALE    4    /* latents per hyper-latent */
 #define LVC_MODEL_MAX_LEVELS 16
 #define LVC_Y_CDF_PREC       16   /* precision of the Gaussian tables */
+#define LVC_MODEL_MAX_SLICES 8
 
 typedef enum LvcArch {
     LVC_ARCH_FACTORIZED = 1,   /* y: one factorized table per channel */
     LVC_ARCH_HYPERPRIOR = 2,   /* h_a(|y|); h_s gives scales, means are 0 */
     LVC_ARCH_MEANSCALE  = 3,   /* h_a(y); h_s gives scales and means */
     LVC_ARCH_CHECKERBOARD = 4, /* meanscale + two-pass checkerboard context */
+    LVC_ARCH_ELIC = 5,         /* channel slices x checkerboard passes (ELIC) */
 } LvcArch;
 
 typedef struct LvcModelFile LvcModelFile;
@@ -45,16 +47,24 @@ typedef struct LvcModel {
     int out_fa;                          /* h_s output fractional bits */
     int has_hyper;                       /* h_a/h_s/z exist */
     int has_means;                       /* params hold means after the scales */
-    int has_ctx;                         /* checkerboard: h_s gives 2M features,
-                                          * ctx + ep give the params */
+    int has_ctx;                         /* context models: h_s gives 2M
+                                          * features; per slice, spatial (sc)
+                                          * and channel (cc) contexts and the
+                                          * parameter network (ep) give the
+                                          * params, in two checkerboard passes */
     float gain[LVC_MODEL_MAX_LEVELS * 1024];
     float inv_gain[LVC_MODEL_MAX_LEVELS * 1024];
     LvcNnLayer *ga_conv[4], *ga_gdn[3];
     LvcNnLayer *gs_conv[4], *gs_igdn[3];
     LvcNnLayer *ha_conv[3];
     LvcNnLayer *hs_conv[3];
-    LvcNnLayer *ctx_conv, *ep_conv[3];
-    int ep_cout[3];
+    int nslices;                         /* 1 for checkerboard */
+    int slice_c[LVC_MODEL_MAX_SLICES];   /* channels of each slice */
+    LvcNnLayer *sc_conv[LVC_MODEL_MAX_SLICES];      /* spatial context */
+    LvcNnLayer *cc_conv[LVC_MODEL_MAX_SLICES];      /* channel context (k >= 1) */
+    LvcNnLayer *ep_conv[LVC_MODEL_MAX_SLICES][3];   /* parameter network */
+    int sc_cout[LVC_MODEL_MAX_SLICES], cc_cout[LVC_MODEL_MAX_SLICES];
+    int ep_cout[LVC_MODEL_MAX_SLICES][3];
     int hs_shuffle[3];                   /* pixel-shuffle factor after layer */
     int hs_cout[3];                      /* output channels of h_s layers */
     LvcCdfSet z_cdf;                     /* one table per z channel */
@@ -66,6 +76,9 @@ typedef struct LvcModel {
  * is owned by the caller (lvc_model_close with the same nn); on failure
  * *m is NULL. */
 int lvc_model_open(LvcModel **m, const char *name, LvcNn *nn);
+/* The same from a .lvcm in memory (borrowed until close returns; info is
+ * NULL): tests and tools use it for models that are not embedded. */
+int lvc_model_open_mem(LvcModel **m, const uint8_t *blob, size_t size, LvcNn *nn);
 void lvc_model_close(LvcModel **m, LvcNn *nn);
 
 /* Architecture loaders (models/<arch>.c): fill m from a weight file. */
@@ -84,12 +97,18 @@ int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, L
  * I16 (frac out_fa). */
 int lvc_model_hyper_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *zhat,
                               LvcTensor *params);
-/* Checkerboard: ctx = context(y_hat at anchors, I16 at out_fa, zeros at the
- * other positions) -> M x h x w I16; params = ep(concat(hyper, ctx)) with
- * ctx NULL meaning zeros (the anchors' pass) -> 2M x h x w I16 (out_fa). */
-int lvc_model_context(const LvcModel *m, LvcNn *nn, const LvcTensor *yanchor, LvcTensor *ctx);
-int lvc_model_entropy_params(const LvcModel *m, LvcNn *nn, const LvcTensor *hyper,
-                             const LvcTensor *ctx, LvcTensor *params);
+/* Context models, slice k (channels slice_c[k]):
+ *   sc = spatial context(y_hat of the slice at the anchors, I16 at out_fa,
+ *        zeros elsewhere)                                  -> sc_cout[k] ch
+ *   cc = channel context(y_hat of all earlier slices)      -> cc_cout[k] ch
+ *   params = ep(concat(hyper, sc or zeros, cc if k >= 1))  -> 2 slice_c[k] ch
+ *        (scales then means, I16 at out_fa). sc NULL is the anchors' pass. */
+int lvc_model_spatial_context(const LvcModel *m, LvcNn *nn, int k, const LvcTensor *yanchor,
+                              LvcTensor *sc);
+int lvc_model_channel_context(const LvcModel *m, LvcNn *nn, int k, const LvcTensor *yprev,
+                              LvcTensor *cc);
+int lvc_model_entropy_params(const LvcModel *m, LvcNn *nn, int k, const LvcTensor *hyper,
+                             const LvcTensor *sc, const LvcTensor *cc, LvcTensor *params);
 
 /* y_hat (M x h x w, already multiplied by inv_gain) -> x: 3 x 16h x 16w. */
 int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, LvcTensor *x);

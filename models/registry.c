@@ -31,6 +31,9 @@ EMBED(lvc_weights_factorized, LVC_WEIGHTS_DIR "/factorized.lvcm")
 #if LVC_EMBED_HYPERPRIOR
 EMBED(lvc_weights_hyperprior, LVC_WEIGHTS_DIR "/hyperprior.lvcm")
 #endif
+#if LVC_EMBED_ELIC
+EMBED(lvc_weights_elic, LVC_WEIGHTS_DIR "/elic.lvcm")
+#endif
 #if LVC_EMBED_CHECKERBOARD
 EMBED(lvc_weights_checkerboard, LVC_WEIGHTS_DIR "/checkerboard.lvcm")
 #endif
@@ -43,6 +46,9 @@ _Static_assert(sizeof(LVC_WEIGHTS_SHA256_FACTORIZED) == 65, "weights_stamp.h");
 #endif
 #if LVC_EMBED_HYPERPRIOR
 _Static_assert(sizeof(LVC_WEIGHTS_SHA256_HYPERPRIOR) == 65, "weights_stamp.h");
+#endif
+#if LVC_EMBED_ELIC
+_Static_assert(sizeof(LVC_WEIGHTS_SHA256_ELIC) == 65, "weights_stamp.h");
 #endif
 #if LVC_EMBED_CHECKERBOARD
 _Static_assert(sizeof(LVC_WEIGHTS_SHA256_CHECKERBOARD) == 65, "weights_stamp.h");
@@ -116,6 +122,12 @@ static void init(void)
     add("hyperprior", LVC_MODEL_ID_HYPERPRIOR, LVC_ARCH_HYPERPRIOR,
         "scale hyperprior (Balle et al. 2018), variable rate, integer hyper-synthesis",
         lvc_weights_hyperprior, lvc_weights_hyperprior_end, LVC_WEIGHTS_SHA256_HYPERPRIOR);
+#endif
+#if LVC_EMBED_ELIC
+    add("elic", LVC_MODEL_ID_ELIC, LVC_ARCH_ELIC,
+        "ELIC (He et al. 2022): uneven channel slices, each in two checkerboard passes, "
+        "variable rate, integer context and parameter networks",
+        lvc_weights_elic, lvc_weights_elic_end, LVC_WEIGHTS_SHA256_ELIC);
 #endif
 #if LVC_EMBED_CHECKERBOARD
     add("checkerboard", LVC_MODEL_ID_CHECKERBOARD, LVC_ARCH_CHECKERBOARD,

@@ -199,7 +199,94 @@ class CheckerboardVR(MeanScaleVR):
         return x_hat, y_lik, z_lik
 
 
-ARCHS = {"meanscale": MeanScaleVR, "checkerboard": CheckerboardVR, "hyperprior": ScaleHyperpriorVR, "factorized": FactorizedVR}
+def elic_slices(M):
+    """ELIC's uneven channel groups: 16, 16, 32, 64, then the rest."""
+    assert M > 128
+    return (16, 16, 32, 64, M - 128)
+
+
+def cross_mask():
+    """3x3 taps at the 4 neighbours: at a non-anchor position of a
+    checkerboard they are exactly the anchors."""
+    mask = torch.zeros(1, 1, 3, 3)
+    mask[0, 0, 0, 1] = mask[0, 0, 1, 0] = mask[0, 0, 1, 2] = mask[0, 0, 2, 1] = 1
+    return mask
+
+
+class ElicVR(MeanScaleVR):
+    """ELIC (He et al. 2022): unevenly grouped channel slices, each coded in
+    two checkerboard passes; slice k's parameters come from the hyper
+    features, a spatial context inside the slice (anchors -> the rest) and a
+    channel context from the slices before it. All integer:
+      hyper   = h_s(z_hat)                                   2M, HS_FA
+      cc_k    = qconv3x3(y_hat of slices < k, OUT_FA)        2 s_k, HS_FA
+      sc_k    = qconv3x3_cross(y_hat of slice k's anchors)   2 s_k, HS_FA
+      (scale, mean)_k = EP_k(hyper, sc_k or 0, cc_k)         1x1 qconvs
+    """
+    arch = "elic"
+    EP_HIDDEN = 128
+
+    def __init__(self, N=128, M=192, lambdas=LAMBDAS):
+        super().__init__(N, M, lambdas)
+        self.slices = elic_slices(M)
+        self.h_s[2] = QConv2d(N * 3 // 2, 2 * M, 3, 1, fa_in=HS_FA, fa_out=HS_FA, relu=False)
+        self.sc = nn.ModuleList()
+        self.cc = nn.ModuleList()
+        self.ep = nn.ModuleList()
+        prev = 0
+        for k, sk in enumerate(self.slices):
+            self.sc.append(QConv2d(sk, 2 * sk, 3, 1, fa_in=OUT_FA, fa_out=HS_FA, relu=False,
+                                   mask=cross_mask()))
+            if k:
+                self.cc.append(QConv2d(prev, 2 * sk, 3, 1, fa_in=OUT_FA, fa_out=HS_FA, relu=False))
+            cin = 2 * M + 2 * sk + (2 * sk if k else 0)
+            h = self.EP_HIDDEN
+            self.ep.append(nn.Sequential(
+                QConv2d(cin, h, 1, 1, fa_in=HS_FA, fa_out=HS_FA, relu=True),
+                QConv2d(h, h, 1, 1, fa_in=HS_FA, fa_out=HS_FA, relu=True),
+                QConv2d(h, 2 * sk, 1, 1, fa_in=HS_FA, fa_out=OUT_FA, relu=False)))
+            prev += sk
+
+    def forward(self, x, level):
+        gain, inv_gain = self.gains(level)
+        y = self.g_a(x) * gain[:, :, None, None]
+        z = self.h_a(y)
+        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_lik = self.z_density.likelihood(z_noisy)
+        hyper = self.h_s(round_ste(z))
+        b, m, h, w = y.shape
+        anchor = checkerboard_anchor_mask(h, w).to(y)[None, None]
+        y_hats, scales, means = [], [], []
+        c0 = 0
+        for k, sk in enumerate(self.slices):
+            ys = y[:, c0:c0 + sk]
+            parts = [hyper]
+            cc = []
+            if k:
+                cc = [self.cc[k - 1](quantize_act(torch.cat(y_hats, 1), OUT_FA))]
+            zero = torch.zeros(b, 2 * sk, h, w, dtype=y.dtype)
+            out0 = self.ep[k](torch.cat(parts + [zero] + cc, 1))
+            s0, m0 = out0[:, :sk], out0[:, sk:]
+            yh0 = round_ste(ys - m0) + m0
+            sc = self.sc[k](quantize_act(yh0 * anchor, OUT_FA))
+            out1 = self.ep[k](torch.cat(parts + [sc] + cc, 1))
+            s1, m1 = out1[:, :sk], out1[:, sk:]
+            sc_all = anchor * s0 + (1 - anchor) * s1
+            mu = anchor * m0 + (1 - anchor) * m1
+            y_hats.append(round_ste(ys - mu) + mu)
+            scales.append(sc_all)
+            means.append(mu)
+            c0 += sk
+        scale = torch.cat(scales, 1)
+        mean = torch.cat(means, 1)
+        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_lik = gaussian_likelihood(y_noisy, mean, scale)
+        y_hat = torch.cat(y_hats, 1)
+        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        return x_hat, y_lik, z_lik
+
+
+ARCHS = {"meanscale": MeanScaleVR, "checkerboard": CheckerboardVR, "elic": ElicVR, "hyperprior": ScaleHyperpriorVR, "factorized": FactorizedVR}
 
 
 def build(name, **kw):

@@ -139,6 +139,8 @@ def export(model, state, path):
         "train_images": str(state.get("images", 0)),
         "train_cpu_hours": f"{state.get('cpu_s', 0.0) / 3600.0:.3f}",
     }
+    if hasattr(model, "slices"):
+        meta["slices"] = ",".join(str(k) for k in model.slices)
     if state.get("base"):
         meta["train_init"] = state["base"]
     tmp = path + ".tmp"

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/latent.h"
+#include "codec/pipeline.h"
 #include "common/sha256.h"
 #include "models/model.h"
 #include "models/modelfile.h"
@@ -404,6 +406,97 @@ START_TEST(test_every_model)
 }
 END_TEST
 
+/* Every architecture's coding path with tiny untrained models
+ * (models/train/gen_test_models.py): several tiles, the decoded latents
+ * within half a quantization step of the encoder's, identical symbols on the
+ * ref and cpu backends. */
+static const char *const tiny_archs[] = { "factorized", "hyperprior", "meanscale",
+                                          "checkerboard", "elic" };
+
+static uint8_t *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    const long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n);
+    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return b;
+}
+
+START_TEST(test_tiny_arch)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tiny_%s.lvcm", fixture_dir, tiny_archs[_i]);
+    size_t size;
+    uint8_t *blob = read_all(path, &size);
+    LvcGeometry g;
+    ck_assert_int_eq(lvc_geometry_init(&g, 200, 70, 128, 64), 0); /* 2 x 2 tiles */
+    const int ntiles = g.tiles_x * g.tiles_y;
+    uint8_t digests[2][32];
+    for (int be = 0; be < 2; be++) {
+        LvcNn *nn = NULL;
+        ck_assert_int_eq(lvc_nn_open(&nn, be ? LVC_BACKEND_REF : LVC_BACKEND_CPU, 2), 0);
+        LvcModel *m = NULL;
+        ck_assert_int_eq(lvc_model_open_mem(&m, blob, size, nn), 0);
+        const size_t n = (size_t)m->M * g.hl * g.wl;
+        LvcTensor y = { 0 }, yhat = { 0 };
+        y.c = yhat.c = m->M;
+        y.h = yhat.h = g.hl;
+        y.w = yhat.w = g.wl;
+        y.data = malloc(n * sizeof(float));
+        yhat.data = calloc(n, sizeof(float));
+        unsigned r = 12345;
+        for (size_t i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            ((float *)y.data)[i] = ((int)(r >> 16 & 0x7fff) - 16384) / 2048.0f;
+        }
+        float gain[1024], inv_gain[1024];
+        lvc_model_gains(m, 50.0f, gain, inv_gain);
+        LvcLatentStreams ls;
+        ck_assert_int_eq(lvc_latent_encode(m, nn, &g, &y, 50.0f, &ls), 0);
+        LvcSha256 all;
+        lvc_sha256_init(&all);
+        for (int t = 0; t < ntiles; t++) {
+            LvcTileStreams ts;
+            memset(&ts, 0, sizeof(ts));
+            ts.z = ls.z[t];
+            ts.z_size = ls.z_size[t];
+            for (int p = 0; p < ls.npass; p++) {
+                ts.y[p] = ls.y[t * ls.npass + p];
+                ts.y_size[p] = ls.y_size[t * ls.npass + p];
+            }
+            int16_t *zhat = malloc(lvc_latent_z_count(m, &g, t) * sizeof(int16_t) + 2);
+            ck_assert_int_eq(lvc_latent_decode_z(m, &g, t, ts.z, ts.z_size, zhat), 0);
+            uint8_t d[32];
+            ck_assert_int_eq(lvc_latent_decode_tile(m, nn, &g, t, &ts, zhat, inv_gain, &yhat, d), 0);
+            lvc_sha256_update(&all, d, 32);
+            free(zhat);
+        }
+        lvc_sha256_final(&all, digests[be]);
+        for (int c = 0; c < m->M; c++)
+            for (int i = 0; i < g.hl * g.wl; i++) {
+                const size_t k = (size_t)c * g.hl * g.wl + i;
+                const float want = ((float *)y.data)[k] * gain[c];
+                const float got = ((float *)yhat.data)[k] / inv_gain[c];
+                ck_assert_msg(fabsf(got - want) <= 0.5f + 1e-3f * (1.0f + fabsf(want)),
+                              "%s: latent %zu decoded %g, encoded %g", tiny_archs[_i], k, got, want);
+            }
+        lvc_latent_streams_free(&ls);
+        free(y.data);
+        free(yhat.data);
+        lvc_model_close(&m, nn);
+        lvc_nn_close(&nn);
+    }
+    ck_assert_msg(!memcmp(digests[0], digests[1], 32), "%s: symbols differ between cpu and ref",
+                  tiny_archs[_i]);
+    free(blob);
+}
+END_TEST
+
 static Suite *models_suite(void)
 {
     Suite *s = suite_create("models");
@@ -417,6 +510,7 @@ static Suite *models_suite(void)
     tcase_add_loop_test(tc, test_roundtrip_formats, 0, (int)(sizeof(formats) / sizeof(formats[0])));
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_every_model);
+    tcase_add_loop_test(tc, test_tiny_arch, 0, (int)(sizeof(tiny_archs) / sizeof(tiny_archs[0])));
     tcase_add_test(tc, test_rate_control);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
