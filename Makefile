@@ -32,7 +32,7 @@ test: build $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes $(JOBS) --timeout-multiplier 4
-	@if [ -x conformance/run ]; then conformance/run --build $(BUILD); fi
+	conformance/ci $(BUILD) $(JOBS)
 
 bench: build
 	meson test -C $(BUILD) --benchmark --verbose
