@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test test-asan conformance bench clean
+.PHONY: all deps build demo test conformance bench clean
 
 all: build
 
@@ -34,8 +34,13 @@ test: build $(ASAN_BUILD)/build.ninja
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes $(JOBS) --timeout-multiplier 4
 	conformance/ci $(BUILD) $(JOBS)
 
+# The conformance matrix alone (ref and cpu at several thread counts,
+# cuda where a GPU is present, -O0 and -march=native builds).
+conformance: build
+	conformance/ci $(BUILD) $(JOBS)
+
 bench: build
 	meson test -C $(BUILD) --benchmark --verbose
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-conf-*

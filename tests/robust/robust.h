@@ -53,10 +53,6 @@ int lvc_rs_decode_first(LvcDecoder *dec, const uint8_t *buf, size_t size, LvcIma
 int lvc_rs_in(int code, const int *set, size_t n);
 int lvc_rs_same_image(const LvcImage *a, const LvcImage *b);
 
-/* Tests of library defects not fixed yet run only with the environment
- * variable LVC_ROBUST_KNOWN_BUGS=1 (doc/robustness.md lists them). */
-int lvc_rs_known_bugs(void);
-
 TCase *lvc_test_streams_tcase(void);
 TCase *lvc_test_inputs_tcase(void);
 TCase *lvc_test_alloc_tcase(void);

@@ -108,12 +108,6 @@ int lvc_rs_decode_first(LvcDecoder *dec, const uint8_t *buf, size_t size, LvcIma
     return decode(dec, buf, size, img_out, 0);
 }
 
-int lvc_rs_known_bugs(void)
-{
-    const char *e = getenv("LVC_ROBUST_KNOWN_BUGS");
-    return e && *e && strcmp(e, "0");
-}
-
 int lvc_rs_in(int code, const int *set, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -443,12 +443,9 @@ START_TEST(test_alpha_round_trip)
 }
 END_TEST
 
-/* ------------------------------------------------------- known bugs
- * Library defects found by this suite, reproduced here and reported to
- * the owners (see doc/robustness.md). Registered only when the
- * environment has LVC_ROBUST_KNOWN_BUGS=1 until fixed, so the default
- * suite stays green:
- *   LVC_ROBUST_KNOWN_BUGS=1 meson test -C BUILD --suite robust */
+/* ------------------------------------------------- former defects
+ * Library defects found by this suite (doc/robustness.md, defects 4 and
+ * 5), fixed; these tests keep them fixed. */
 
 
 static void edit_overlap(LvcImageHeader *h) { h->tile_overlap = 8; }
@@ -504,9 +501,7 @@ TCase *lvc_test_streams_tcase(void)
     tcase_add_test(tc, test_garbage);
     tcase_add_test(tc, test_trailing_and_boxes);
     tcase_add_test(tc, test_alpha_round_trip);
-    if (lvc_rs_known_bugs()) {
-        tcase_add_test(tc, test_tile_overlap_refused);
-        tcase_add_test(tc, test_memory_bounded_by_data);
-    }
+    tcase_add_test(tc, test_tile_overlap_refused);
+    tcase_add_test(tc, test_memory_bounded_by_data);
     return tc;
 }
