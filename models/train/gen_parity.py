@@ -81,40 +81,42 @@ def main():
                    tt * np.log(t["gain"][lo + 1].astype(np.float64))).astype(np.float32)
         del gain
         yg = torch.from_numpy(y * g[:, None, None])[None]
-        z = model.h_a(yg)[0].numpy()
-    zhat = np.clip(np.floor(z + 0.5), -32768, 32767).astype(np.int64)
-    # integer hyper-synthesis
-    a = zhat
-    for i in range(3):
-        w = t[f"h_s.{i}.w"]
-        a = qconv_int(a, w, t[f"h_s.{i}.b"], int(t[f"h_s.{i}.fw"][0]), int(t[f"h_s.{i}.fa_in"][0]),
-                      int(t[f"h_s.{i}.fa_out"][0]), relu=i < 2)
-        if i < 2:
-            a = pixel_shuffle_np(a, 2)
-    params = a
-    out_fa = int(meta["out_fa"])
-    M = int(meta["M"])
-    mean = params[M:].astype(np.float64) / (1 << out_fa)
+        has_hyper = hasattr(model, "h_a")
+        if meta["arch"] == "hyperprior":
+            yg = yg.abs()  # the scale hyperprior's h_a sees |y|
+        z = model.h_a(yg)[0].numpy() if has_hyper else None
+    out = {"x": test_image(), "y": y.astype(np.float32), "gain50": g}
+    mean = 0.0
+    if has_hyper:
+        zhat = np.clip(np.floor(z + 0.5), -32768, 32767).astype(np.int64)
+        # integer hyper-synthesis
+        a = zhat
+        for i in range(3):
+            w = t[f"h_s.{i}.w"]
+            a = qconv_int(a, w, t[f"h_s.{i}.b"], int(t[f"h_s.{i}.fw"][0]),
+                          int(t[f"h_s.{i}.fa_in"][0]), int(t[f"h_s.{i}.fa_out"][0]), relu=i < 2)
+            if i < 2:
+                a = pixel_shuffle_np(a, 2)
+        params = a
+        out["zhat"] = zhat.astype(np.int32)
+        out["params"] = params.astype(np.int32)
+        if meta["arch"] == "meanscale":
+            out_fa = int(meta["out_fa"])
+            M = int(meta["M"])
+            mean = params[M:].astype(np.float64) / (1 << out_fa)
     # a deterministic y_hat for the synthesis check: round(y - mean) + mean
+    # (mean 0 where the means do not come from h_s alone)
     q = np.floor(y * g[:, None, None] - mean + 0.5)
     yhat = ((q + mean) / g[:, None, None]).astype(np.float32)
     with torch.no_grad():
         xhat = model.g_s(torch.from_numpy(yhat)[None])[0].numpy()
+    out["yhat"] = yhat
+    out["xhat"] = xhat.astype(np.float32)
     with open(src, "rb") as f:
         wh = hashlib.sha256(f.read()).hexdigest()
-    out = {
-        "x": test_image(),
-        "y": y.astype(np.float32),
-        "zhat": zhat.astype(np.int32),
-        "params": params.astype(np.int32),
-        "yhat": yhat,
-        "xhat": xhat.astype(np.float32),
-        "gain50": g,
-    }
     os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
     lvcm.write(dst, out, {"weights_sha256": wh, "model": meta["arch"], "quality": "50"})
-    print(f"wrote {dst}: zhat range [{zhat.min()}, {zhat.max()}], "
-          f"|xhat| mean {np.abs(xhat).mean():.3f}")
+    print(f"wrote {dst}: {meta['arch']}, |xhat| mean {np.abs(xhat).mean():.3f}")
 
 
 if __name__ == "__main__":

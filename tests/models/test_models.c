@@ -115,38 +115,47 @@ static float max_abs_diff(const float *a, const float *b, size_t n, float *maxre
     return m;
 }
 
-static void parity_on(LvcBackend be)
+/* Every embedded model must come with its parity fixture
+ * (tests/models/fixtures/NAME_parity.lvcm, models/train/gen_parity.py). */
+static const char *const parity_models[] = { "factorized", "hyperprior", "meanscale",
+                                             "checkerboard", "elic" };
+
+static void parity_on(const char *name, LvcBackend be)
 {
+    const LvcRegistryEntry *e = lvc_registry_by_name(name);
+    if (!e)
+        return; /* not embedded in this build: nothing to compare */
     char path[1024];
-    snprintf(path, sizeof(path), "%s/meanscale_parity.lvcm", fixture_dir);
+    snprintf(path, sizeof(path), "%s/%s_parity.lvcm", fixture_dir, name);
     LvcModelFile *fx = NULL;
-    ck_assert_msg(lvc_modelfile_open_path(path, &fx) == 0, "cannot open fixture %s", path);
-    const LvcRegistryEntry *e = lvc_registry_by_name("meanscale");
-    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(lvc_modelfile_open_path(path, &fx) == 0,
+                  "cannot open parity fixture %s of the embedded model %s", path, name);
     const char *want = NULL;
     ck_assert_int_eq(lvc_modelfile_meta_str(fx, "weights_sha256", &want), 0);
     char have[65];
     lvc_hex_encode(e->info.weights_hash, 32, have);
     ck_assert_msg(!strcmp(want, have),
-                  "parity fixture is stale (weights %s, fixture made for %s): run "
-                  "models/train/gen_parity.py", have, want);
+                  "%s: parity fixture is stale (weights %s, fixture made for %s): run "
+                  "models/train/gen_parity.py", name, have, want);
 
     LvcNn *nn = NULL;
     ck_assert_int_eq(lvc_nn_open(&nn, be, 2), 0);
     LvcModel *m = NULL;
-    ck_assert_int_eq(lvc_model_open(&m, "meanscale", nn), 0);
+    ck_assert_int_eq(lvc_model_open(&m, name, nn), 0);
 
-    LvcModelTensor x, y, zhat, params, yhat, xhat;
+    LvcModelTensor x, y, zhat = { 0 }, params = { 0 }, yhat, xhat;
     ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "x", &x), 0);
     ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "y", &y), 0);
-    ck_assert_int_eq(lvc_modelfile_tensor(fx, "zhat", LVC_MT_I32, &zhat), 0);
-    ck_assert_int_eq(lvc_modelfile_tensor(fx, "params", LVC_MT_I32, &params), 0);
+    if (m->has_hyper) {
+        ck_assert_int_eq(lvc_modelfile_tensor(fx, "zhat", LVC_MT_I32, &zhat), 0);
+        ck_assert_int_eq(lvc_modelfile_tensor(fx, "params", LVC_MT_I32, &params), 0);
+    }
     ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "yhat", &yhat), 0);
     ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "xhat", &xhat), 0);
     const int H = (int)x.shape[1], W = (int)x.shape[2];
 
     /* g_a */
-    LvcTensor tx, ty;
+    LvcTensor tx, ty, tz = { 0 }, tp = { 0 };
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tx, 3, H, W, LVC_NN_F32, 0), 0);
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &ty, m->M, H / 16, W / 16, LVC_NN_F32, 0), 0);
     ck_assert_int_eq(lvc_nn_tensor_write(nn, &tx, x.f32), 0);
@@ -155,28 +164,31 @@ static void parity_on(LvcBackend be)
     ck_assert_int_eq(lvc_nn_tensor_read(nn, &ty, buf), 0);
     float ref;
     float d = max_abs_diff(buf, y.f32, lvc_tensor_elems(&ty), &ref);
-    ck_assert_msg(d <= 1e-3f * (1.0f + ref), "g_a differs from PyTorch by %g (max %g)", d, ref);
+    ck_assert_msg(d <= 1e-3f * (1.0f + ref), "%s: g_a differs from PyTorch by %g (max %g)", name,
+                  d, ref);
     free(buf);
 
     /* h_s: integer, bit-exact */
-    const int zc = (int)zhat.shape[0], zh = (int)zhat.shape[1], zw = (int)zhat.shape[2];
-    LvcTensor tz, tp;
-    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tz, zc, zh, zw, LVC_NN_I16, 0), 0);
-    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tp, 2 * m->M, 4 * zh, 4 * zw, LVC_NN_I16, m->out_fa), 0);
-    int16_t *z16 = malloc(lvc_tensor_bytes(&tz));
-    for (size_t i = 0; i < lvc_tensor_elems(&tz); i++)
-        z16[i] = (int16_t)((const int32_t *)zhat.data)[i];
-    ck_assert_int_eq(lvc_nn_tensor_write(nn, &tz, z16), 0);
-    ck_assert_int_eq(lvc_model_hyper_synthesis(m, nn, &tz, &tp), 0);
-    int16_t *p16 = malloc(lvc_tensor_bytes(&tp));
-    ck_assert_int_eq(lvc_nn_tensor_read(nn, &tp, p16), 0);
-    ck_assert_uint_eq(lvc_tensor_elems(&tp), params.nelems);
-    for (size_t i = 0; i < params.nelems; i++)
-        ck_assert_msg(p16[i] == ((const int32_t *)params.data)[i],
-                      "h_s output %zu: C %d, reference %d", i, p16[i],
-                      ((const int32_t *)params.data)[i]);
-    free(z16);
-    free(p16);
+    if (m->has_hyper) {
+        const int zc = (int)zhat.shape[0], zh = (int)zhat.shape[1], zw = (int)zhat.shape[2];
+        ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tz, zc, zh, zw, LVC_NN_I16, 0), 0);
+        ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tp, (int)params.shape[0], 4 * zh, 4 * zw,
+                                             LVC_NN_I16, m->out_fa), 0);
+        int16_t *z16 = malloc(lvc_tensor_bytes(&tz));
+        for (size_t i = 0; i < lvc_tensor_elems(&tz); i++)
+            z16[i] = (int16_t)((const int32_t *)zhat.data)[i];
+        ck_assert_int_eq(lvc_nn_tensor_write(nn, &tz, z16), 0);
+        ck_assert_int_eq(lvc_model_hyper_synthesis(m, nn, &tz, &tp), 0);
+        int16_t *p16 = malloc(lvc_tensor_bytes(&tp));
+        ck_assert_int_eq(lvc_nn_tensor_read(nn, &tp, p16), 0);
+        ck_assert_uint_eq(lvc_tensor_elems(&tp), params.nelems);
+        for (size_t i = 0; i < params.nelems; i++)
+            ck_assert_msg(p16[i] == ((const int32_t *)params.data)[i],
+                          "%s: h_s output %zu: C %d, reference %d", name, i, p16[i],
+                          ((const int32_t *)params.data)[i]);
+        free(z16);
+        free(p16);
+    }
 
     /* g_s */
     LvcTensor tyh, txh;
@@ -187,24 +199,26 @@ static void parity_on(LvcBackend be)
     buf = malloc(lvc_tensor_bytes(&txh));
     ck_assert_int_eq(lvc_nn_tensor_read(nn, &txh, buf), 0);
     d = max_abs_diff(buf, xhat.f32, lvc_tensor_elems(&txh), &ref);
-    ck_assert_msg(d <= 1e-3f, "g_s differs from PyTorch by %g", d);
+    ck_assert_msg(d <= 1e-3f, "%s: g_s differs from PyTorch by %g", name, d);
     free(buf);
 
     LvcTensor *ts[] = { &tx, &ty, &tz, &tp, &tyh, &txh };
     for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
-        lvc_nn_tensor_free(nn, ts[i]);
+        if (ts[i]->data)
+            lvc_nn_tensor_free(nn, ts[i]);
     LvcModelTensor *mts[] = { &x, &y, &zhat, &params, &yhat, &xhat };
     for (size_t i = 0; i < sizeof(mts) / sizeof(mts[0]); i++)
-        lvc_model_tensor_release(mts[i]);
+        if (mts[i]->data)
+            lvc_model_tensor_release(mts[i]);
     lvc_model_close(&m, nn);
     lvc_nn_close(&nn);
     lvc_modelfile_close(&fx);
 }
 
-START_TEST(test_parity_cpu) { parity_on(LVC_BACKEND_CPU); }
+START_TEST(test_parity_cpu) { parity_on(parity_models[_i], LVC_BACKEND_CPU); }
 END_TEST
 
-START_TEST(test_parity_ref) { parity_on(LVC_BACKEND_REF); }
+START_TEST(test_parity_ref) { parity_on(parity_models[_i], LVC_BACKEND_REF); }
 END_TEST
 
 /* --------------------------------------------------------- round trips */
@@ -502,8 +516,9 @@ static Suite *models_suite(void)
     Suite *s = suite_create("models");
     TCase *tc = tcase_create("parity");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_parity_cpu);
-    tcase_add_test(tc, test_parity_ref);
+    const int npar = (int)(sizeof(parity_models) / sizeof(parity_models[0]));
+    tcase_add_loop_test(tc, test_parity_cpu, 0, npar);
+    tcase_add_loop_test(tc, test_parity_ref, 0, npar);
     suite_add_tcase(s, tc);
     tc = tcase_create("pipeline");
     tcase_set_timeout(tc, 300);
