@@ -118,6 +118,34 @@ static void window_rect(const LvcGeometry *g, int wx, int wy, int *cx0, int *cy0
     *cy1 = *y1 + LVC_WINDOW_MARGIN < g->hl ? *y1 + LVC_WINDOW_MARGIN : g->hl;
 }
 
+static void reshape(LvcTensor *t, int c, int h, int w)
+{
+    t->c = c;
+    t->h = h;
+    t->w = w;
+}
+
+/* Image and latent tensors of the largest window of g, reshaped per
+ * window (a window's c*h*w never exceeds them), and the transform's
+ * scratch for that window. */
+static int window_tensors(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, LvcTensor *xt,
+                          LvcTensor *yt, LvcModelScratch *scratch)
+{
+    const int span = LVC_WINDOW + 2 * LVC_WINDOW_MARGIN;
+    const int S = LVC_MODEL_DOWNSCALE;
+    const int lw = g->wl < span ? g->wl : span, lh = g->hl < span ? g->hl : span;
+    int ret;
+    if ((ret = lvc_model_scratch_reserve(m, nn, scratch, lh, lw)) < 0)
+        return ret;
+    if ((ret = lvc_nn_tensor_alloc(nn, xt, 3, lh * S, lw * S, LVC_NN_F32, 0)) < 0)
+        return ret;
+    if ((ret = lvc_nn_tensor_alloc(nn, yt, m->M, lh, lw, LVC_NN_F32, 0)) < 0) {
+        lvc_nn_tensor_free(nn, xt);
+        return ret;
+    }
+    return 0;
+}
+
 int lvc_pipeline_analysis(const LvcModel *m, LvcNn *nn, const LvcGeometry *g,
                           const LvcImage *img, LvcTensor *y)
 {
@@ -125,10 +153,13 @@ int lvc_pipeline_analysis(const LvcModel *m, LvcNn *nn, const LvcGeometry *g,
     const int S = LVC_MODEL_DOWNSCALE;
     float *host = NULL, *yhost = NULL;
     LvcTensor xt = { 0 }, yt = { 0 };
+    LvcModelScratch scratch = { 0 };
     int ret = LVC_ERR_NOMEM;
     host = lvc_malloc_array((size_t)3 * span * S * span * S, sizeof(float));
     yhost = lvc_malloc_array((size_t)m->M * span * span, sizeof(float));
     if (!host || !yhost)
+        goto end;
+    if ((ret = window_tensors(m, nn, g, &xt, &yt, &scratch)) < 0)
         goto end;
     float *ydst = (float *)y->data;
     for (int wy = 0; wy < g->hl; wy += LVC_WINDOW) {
@@ -137,14 +168,12 @@ int lvc_pipeline_analysis(const LvcModel *m, LvcNn *nn, const LvcGeometry *g,
             window_rect(g, wx, wy, &cx0, &cy0, &cx1, &cy1, &x1, &y1);
             const int cw = cx1 - cx0, chh = cy1 - cy0;
             read_window(img, cx0 * S, cy0 * S, cw * S, chh * S, host);
-            if ((ret = lvc_nn_tensor_alloc(nn, &xt, 3, chh * S, cw * S, LVC_NN_F32, 0)) < 0 ||
-                (ret = lvc_nn_tensor_alloc(nn, &yt, m->M, chh, cw, LVC_NN_F32, 0)) < 0 ||
-                (ret = lvc_nn_tensor_write(nn, &xt, host)) < 0 ||
-                (ret = lvc_model_analysis(m, nn, &xt, &yt)) < 0 ||
+            reshape(&xt, 3, chh * S, cw * S);
+            reshape(&yt, m->M, chh, cw);
+            if ((ret = lvc_nn_tensor_write(nn, &xt, host)) < 0 ||
+                (ret = lvc_model_analysis(m, nn, &scratch, &xt, &yt)) < 0 ||
                 (ret = lvc_nn_tensor_read(nn, &yt, yhost)) < 0)
                 goto end;
-            lvc_nn_tensor_free(nn, &xt);
-            lvc_nn_tensor_free(nn, &yt);
             for (int c = 0; c < m->M; c++)
                 for (int ly = wy; ly < y1; ly++)
                     memcpy(ydst + ((size_t)c * g->hl + ly) * g->wl + wx,
@@ -154,6 +183,7 @@ int lvc_pipeline_analysis(const LvcModel *m, LvcNn *nn, const LvcGeometry *g,
     }
     ret = 0;
 end:
+    lvc_model_scratch_free(nn, &scratch);
     lvc_nn_tensor_free(nn, &xt);
     lvc_nn_tensor_free(nn, &yt);
     lvc_free(host);
@@ -168,11 +198,14 @@ int lvc_pipeline_synthesis(const LvcModel *m, LvcNn *nn, const LvcGeometry *g,
     const int S = LVC_MODEL_DOWNSCALE;
     float *host = NULL, *yhost = NULL, *crop = NULL;
     LvcTensor xt = { 0 }, yt = { 0 };
+    LvcModelScratch scratch = { 0 };
     int ret = LVC_ERR_NOMEM;
     host = lvc_malloc_array((size_t)3 * span * S * span * S, sizeof(float));
     yhost = lvc_malloc_array((size_t)m->M * span * span, sizeof(float));
     crop = lvc_malloc_array((size_t)3 * LVC_WINDOW * S * LVC_WINDOW * S, sizeof(float));
     if (!host || !yhost || !crop)
+        goto end;
+    if ((ret = window_tensors(m, nn, g, &xt, &yt, &scratch)) < 0)
         goto end;
     const float *ysrc = (const float *)yhat->data;
     for (int wy = 0; wy < g->hl; wy += LVC_WINDOW) {
@@ -184,14 +217,12 @@ int lvc_pipeline_synthesis(const LvcModel *m, LvcNn *nn, const LvcGeometry *g,
                 for (int ly = cy0; ly < cy1; ly++)
                     memcpy(yhost + ((size_t)c * chh + (ly - cy0)) * cw,
                            ysrc + ((size_t)c * g->hl + ly) * g->wl + cx0, sizeof(float) * (size_t)cw);
-            if ((ret = lvc_nn_tensor_alloc(nn, &yt, m->M, chh, cw, LVC_NN_F32, 0)) < 0 ||
-                (ret = lvc_nn_tensor_alloc(nn, &xt, 3, chh * S, cw * S, LVC_NN_F32, 0)) < 0 ||
-                (ret = lvc_nn_tensor_write(nn, &yt, yhost)) < 0 ||
-                (ret = lvc_model_synthesis(m, nn, &yt, &xt)) < 0 ||
+            reshape(&yt, m->M, chh, cw);
+            reshape(&xt, 3, chh * S, cw * S);
+            if ((ret = lvc_nn_tensor_write(nn, &yt, yhost)) < 0 ||
+                (ret = lvc_model_synthesis(m, nn, &scratch, &yt, &xt)) < 0 ||
                 (ret = lvc_nn_tensor_read(nn, &xt, host)) < 0)
                 goto end;
-            lvc_nn_tensor_free(nn, &xt);
-            lvc_nn_tensor_free(nn, &yt);
             /* crop the window's own pixels out of the context */
             const int ow = (x1 - wx) * S, oh = (y1 - wy) * S;
             const int ox = (wx - cx0) * S, oy = (wy - cy0) * S;
@@ -206,6 +237,7 @@ int lvc_pipeline_synthesis(const LvcModel *m, LvcNn *nn, const LvcGeometry *g,
     }
     ret = 0;
 end:
+    lvc_model_scratch_free(nn, &scratch);
     lvc_nn_tensor_free(nn, &xt);
     lvc_nn_tensor_free(nn, &yt);
     lvc_free(host);

@@ -34,6 +34,36 @@ static void reshape(LvcTensor *t, int c, int h, int w)
     t->w = w;
 }
 
+void lvc_model_scratch_free(LvcNn *nn, LvcModelScratch *s)
+{
+    if (!s)
+        return;
+    lvc_nn_tensor_free(nn, &s->a);
+    lvc_nn_tensor_free(nn, &s->b);
+    s->elems = 0;
+}
+
+/* Two F32 buffers of at least elems elements each: the scratch's (grown
+ * when too small) or, without one, fresh ones in *own. */
+static int scratch_get(LvcNn *nn, LvcModelScratch *s, LvcModelScratch *own, size_t elems,
+                       LvcTensor *a, LvcTensor *b)
+{
+    if (!s)
+        s = own;
+    if (s->elems < elems) {
+        lvc_model_scratch_free(nn, s);
+        int ret;
+        if ((ret = alloc_f32(nn, &s->a, elems)) < 0 || (ret = alloc_f32(nn, &s->b, elems)) < 0) {
+            lvc_model_scratch_free(nn, s);
+            return ret;
+        }
+        s->elems = elems;
+    }
+    *a = s->a;
+    *b = s->b;
+    return 0;
+}
+
 void lvc_model_gains(const LvcModel *m, float quality, float *gain, float *inv_gain)
 {
     if (!(quality >= 0.0f))
@@ -53,15 +83,31 @@ void lvc_model_gains(const LvcModel *m, float quality, float *gain, float *inv_g
     }
 }
 
-int lvc_model_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *x, LvcTensor *y)
+/* Both transforms need two buffers of N x (8h) x (8w) for an h x w latent
+ * window: analysis at its first stage, synthesis before its third shuffle
+ * (4N x 4h x 4w). */
+static size_t transform_elems(const LvcModel *m, int h, int w)
+{
+    return (size_t)64 * m->N * (size_t)h * (size_t)w;
+}
+
+int lvc_model_scratch_reserve(const LvcModel *m, LvcNn *nn, LvcModelScratch *s, int h, int w)
+{
+    LvcTensor a, b;
+    return scratch_get(nn, s, NULL, transform_elems(m, h, w), &a, &b);
+}
+
+int lvc_model_analysis(const LvcModel *m, LvcNn *nn, LvcModelScratch *scratch,
+                       const LvcTensor *x, LvcTensor *y)
 {
     if (x->c != 3 || x->h % 16 || x->w % 16 || y->c != m->M || y->h != x->h / 16 ||
         y->w != x->w / 16)
         return LVC_ERR_INVALID_ARG;
     LvcTensor a = { 0 }, b = { 0 };
-    const size_t big = (size_t)m->N * (x->h / 2) * (x->w / 2);
+    LvcModelScratch own = { 0 };
+    const size_t big = transform_elems(m, x->h / 16, x->w / 16);
     int ret;
-    if ((ret = alloc_f32(nn, &a, big)) < 0 || (ret = alloc_f32(nn, &b, big)) < 0)
+    if ((ret = scratch_get(nn, scratch, &own, big, &a, &b)) < 0)
         goto end;
     const LvcTensor *in = x;
     int h = x->h, w = x->w;
@@ -78,8 +124,7 @@ int lvc_model_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *x, LvcTens
     }
     ret = lvc_nn_forward(nn, m->ga_conv[3], in, y);
 end:
-    lvc_nn_tensor_free(nn, &a);
-    lvc_nn_tensor_free(nn, &b);
+    lvc_model_scratch_free(nn, &own);
     return ret;
 }
 
@@ -222,14 +267,16 @@ end:
     return ret;
 }
 
-int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, LvcTensor *x)
+int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, LvcModelScratch *scratch,
+                        const LvcTensor *yhat, LvcTensor *x)
 {
     if (yhat->c != m->M || x->c != 3 || x->h != 16 * yhat->h || x->w != 16 * yhat->w)
         return LVC_ERR_INVALID_ARG;
     LvcTensor a = { 0 }, b = { 0 };
+    LvcModelScratch own = { 0 };
     int ret;
-    const size_t big = (size_t)4 * m->N * (4 * yhat->h) * (4 * yhat->w);
-    if ((ret = alloc_f32(nn, &a, big)) < 0 || (ret = alloc_f32(nn, &b, big)) < 0)
+    const size_t big = transform_elems(m, yhat->h, yhat->w);
+    if ((ret = scratch_get(nn, scratch, &own, big, &a, &b)) < 0)
         goto end;
     const LvcTensor *in = yhat;
     int h = yhat->h, w = yhat->w;
@@ -256,8 +303,7 @@ int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, Lvc
         goto end;
     ret = lvc_nn_pixel_shuffle(nn, &a, 2, x);
 end:
-    lvc_nn_tensor_free(nn, &a);
-    lvc_nn_tensor_free(nn, &b);
+    lvc_model_scratch_free(nn, &own);
     return ret;
 }
 

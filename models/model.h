@@ -88,9 +88,24 @@ int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn);
  * the trained levels). gain and inv_gain have M entries. */
 void lvc_model_gains(const LvcModel *m, float quality, float *gain, float *inv_gain);
 
+/* Activation buffers of the float transforms, kept across calls (windows)
+ * so that a caller running many windows allocates, and the OS maps pages,
+ * once instead of per window. Zero-initialise; release with
+ * lvc_model_scratch_free. Not shared between threads. */
+typedef struct LvcModelScratch {
+    LvcTensor a, b;
+    size_t elems;       /* capacity of each, in elements */
+} LvcModelScratch;
+
+void lvc_model_scratch_free(LvcNn *nn, LvcModelScratch *s);
+/* Grow the scratch for analysis/synthesis of an h x w latent window (so
+ * that windows of different sizes do not reallocate). */
+int lvc_model_scratch_reserve(const LvcModel *m, LvcNn *nn, LvcModelScratch *s, int h, int w);
+
 /* x: 3 x H x W F32 in [0,1], H and W multiples of 16 -> y: M x H/16 x W/16
- * (without gain). */
-int lvc_model_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *x, LvcTensor *y);
+ * (without gain). scratch may be NULL (buffers for this call only). */
+int lvc_model_analysis(const LvcModel *m, LvcNn *nn, LvcModelScratch *scratch,
+                       const LvcTensor *x, LvcTensor *y);
 /* y: M x h x w (with gain), h and w multiples of 4 -> z: N x h/4 x w/4. */
 int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, LvcTensor *z);
 /* z_hat: N x h x w I16 (frac 0) -> params: (has_means ? 2M : M) x 4h x 4w
@@ -110,8 +125,10 @@ int lvc_model_channel_context(const LvcModel *m, LvcNn *nn, int k, const LvcTens
 int lvc_model_entropy_params(const LvcModel *m, LvcNn *nn, int k, const LvcTensor *hyper,
                              const LvcTensor *sc, const LvcTensor *cc, LvcTensor *params);
 
-/* y_hat (M x h x w, already multiplied by inv_gain) -> x: 3 x 16h x 16w. */
-int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, const LvcTensor *yhat, LvcTensor *x);
+/* y_hat (M x h x w, already multiplied by inv_gain) -> x: 3 x 16h x 16w.
+ * scratch may be NULL. */
+int lvc_model_synthesis(const LvcModel *m, LvcNn *nn, LvcModelScratch *scratch,
+                        const LvcTensor *yhat, LvcTensor *x);
 
 /* Multiply-accumulates per pixel of the decoder (decoder=1) or of the whole
  * encoder (analysis + the decoder's hyper-synthesis), for widths N, M. */

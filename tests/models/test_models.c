@@ -159,7 +159,7 @@ static void parity_on(const char *name, LvcBackend be)
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tx, 3, H, W, LVC_NN_F32, 0), 0);
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &ty, m->M, H / 16, W / 16, LVC_NN_F32, 0), 0);
     ck_assert_int_eq(lvc_nn_tensor_write(nn, &tx, x.f32), 0);
-    ck_assert_int_eq(lvc_model_analysis(m, nn, &tx, &ty), 0);
+    ck_assert_int_eq(lvc_model_analysis(m, nn, NULL, &tx, &ty), 0);
     float *buf = malloc(lvc_tensor_bytes(&ty));
     ck_assert_int_eq(lvc_nn_tensor_read(nn, &ty, buf), 0);
     float ref;
@@ -195,7 +195,7 @@ static void parity_on(const char *name, LvcBackend be)
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &tyh, m->M, H / 16, W / 16, LVC_NN_F32, 0), 0);
     ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &txh, 3, H, W, LVC_NN_F32, 0), 0);
     ck_assert_int_eq(lvc_nn_tensor_write(nn, &tyh, yhat.f32), 0);
-    ck_assert_int_eq(lvc_model_synthesis(m, nn, &tyh, &txh), 0);
+    ck_assert_int_eq(lvc_model_synthesis(m, nn, NULL, &tyh, &txh), 0);
     buf = malloc(lvc_tensor_bytes(&txh));
     ck_assert_int_eq(lvc_nn_tensor_read(nn, &txh, buf), 0);
     d = max_abs_diff(buf, xhat.f32, lvc_tensor_elems(&txh), &ref);
