@@ -66,6 +66,16 @@ class MeanScaleVR(nn.Module):
         self.log_gain = nn.Parameter(init.clone())
         self.log_inv_gain = nn.Parameter(-init.clone())
 
+    def rate_input(self, v, mean=None):
+        """What the likelihoods are evaluated at: v plus uniform noise while
+        training; in eval mode the decoder's value round(v - mean) + mean
+        (rounding half up, as the C side), so eval-mode rates are those of
+        the real symbols."""
+        if self.training:
+            return v + torch.empty_like(v).uniform_(-0.5, 0.5)
+        m = 0.0 if mean is None else mean
+        return torch.floor(v - m + 0.5) + m
+
     def gains(self, level):
         """level: LongTensor (B,) of discrete levels, or float tensor for
         interpolation (log-linear between neighbours)."""
@@ -87,11 +97,11 @@ class MeanScaleVR(nn.Module):
         y = self.g_a(x) * gain[:, :, None, None]
         z = self.h_a(y)
         # rate of z: additive noise; h_s sees the rounded z (STE)
-        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_noisy = self.rate_input(z)
         z_lik = self.z_density.likelihood(z_noisy)
         z_hat = round_ste(z)
         scale, mean = self.hyper_synthesis(z_hat)
-        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_noisy = self.rate_input(y, mean)
         y_lik = gaussian_likelihood(y_noisy, mean, scale)
         y_hat = round_ste(y - mean) + mean
         x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
@@ -114,10 +124,10 @@ class ScaleHyperpriorVR(MeanScaleVR):
         gain, inv_gain = self.gains(level)
         y = self.g_a(x) * gain[:, :, None, None]
         z = self.h_a(torch.abs(y))
-        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_noisy = self.rate_input(z)
         z_lik = self.z_density.likelihood(z_noisy)
         scale, _ = self.hyper_synthesis(round_ste(z))
-        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_noisy = self.rate_input(y)
         y_lik = gaussian_likelihood(y_noisy, torch.zeros_like(y), scale)
         y_hat = round_ste(y)
         x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
@@ -137,7 +147,7 @@ class FactorizedVR(MeanScaleVR):
     def forward(self, x, level):
         gain, inv_gain = self.gains(level)
         y = self.g_a(x) * gain[:, :, None, None]
-        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_noisy = self.rate_input(y)
         y_lik = self.y_density.likelihood(y_noisy)
         y_hat = round_ste(y)
         x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
@@ -181,7 +191,7 @@ class CheckerboardVR(MeanScaleVR):
         gain, inv_gain = self.gains(level)
         y = self.g_a(x) * gain[:, :, None, None]
         z = self.h_a(y)
-        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_noisy = self.rate_input(z)
         z_lik = self.z_density.likelihood(z_noisy)
         hyper = self.h_s(round_ste(z))
         b, m, h, w = y.shape
@@ -192,7 +202,7 @@ class CheckerboardVR(MeanScaleVR):
         s1, m1 = self.params(hyper, ctx)
         scale = anchor * s0 + (1 - anchor) * s1
         mean = anchor * m0 + (1 - anchor) * m1
-        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_noisy = self.rate_input(y, mean)
         y_lik = gaussian_likelihood(y_noisy, mean, scale)
         y_hat = round_ste(y - mean) + mean
         x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
@@ -251,7 +261,7 @@ class ElicVR(MeanScaleVR):
         gain, inv_gain = self.gains(level)
         y = self.g_a(x) * gain[:, :, None, None]
         z = self.h_a(y)
-        z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_noisy = self.rate_input(z)
         z_lik = self.z_density.likelihood(z_noisy)
         hyper = self.h_s(round_ste(z))
         b, m, h, w = y.shape
@@ -279,7 +289,7 @@ class ElicVR(MeanScaleVR):
             c0 += sk
         scale = torch.cat(scales, 1)
         mean = torch.cat(means, 1)
-        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_noisy = self.rate_input(y, mean)
         y_lik = gaussian_likelihood(y_noisy, mean, scale)
         y_hat = torch.cat(y_hats, 1)
         x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])

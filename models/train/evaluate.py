@@ -42,20 +42,14 @@ def main():
             w, h = im.size
             im = im.crop((0, 0, w // 64 * 64, h // 64 * 64))
             x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 255
+            npx = x.shape[2] * x.shape[3]
             for lv in range(L):
-                gain, inv_gain = model.gains(torch.tensor([lv]))
-                y = model.g_a(x) * gain[:, :, None, None]
-                z_hat = torch.round(model.h_a(y))
-                z_lik = model.z_density.likelihood(z_hat)
-                scale, mean = model.hyper_synthesis(z_hat)
-                y_hat = torch.round(y - mean) + mean
-                from lvclayers import gaussian_likelihood
-                y_lik = gaussian_likelihood(y_hat, mean, scale)
-                x_hat = model.g_s(y_hat * inv_gain[:, :, None, None]).clamp(0, 1)
-                npx = x.shape[2] * x.shape[3]
+                # eval mode: likelihoods of the rounded symbols (rate_input)
+                x_hat, y_lik, z_lik = model(x, torch.tensor([lv]))
                 bits = -torch.log2(y_lik).sum() - torch.log2(z_lik).sum()
                 bpp[lv] += float(bits) / npx
-                mse = float(((torch.round(x_hat * 255) / 255 - x) ** 2).mean())
+                x8 = torch.floor(x_hat.clamp(0, 1) * 255 + 0.5) / 255
+                mse = float(((x8 - x) ** 2).mean())
                 psnr[lv] += 10 * np.log10(1 / mse)
     n = len(files)
     print(f"step {ck['state']['step']} cpu_h {ck['state']['cpu_s'] / 3600:.2f} "
