@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -512,17 +513,61 @@ int lvc_modelfile_get(const LvcModelFile *mf, const char *name, LvcModelDType dt
 
 /* Convert tensor t to floats into out (f32 possibly unaligned / on a
  * big-endian host, or f16). */
-static void to_f32(const LvcModelTensor *t, float *out)
+/* An I8 tensor NAME stands for floats with the per-output-channel scales
+ * of the F32 tensor NAME.qscale (doc/model-file.md, "Quantized float
+ * tensors"): value = (float)q * qscale[index / (nelems / shape[0])]. */
+static int qscale_of(const LvcModelFile *mf, const LvcModelTensor *t, const LvcModelTensor **sc)
+{
+    char name[LVC_MODELFILE_NAME_MAX + 1];
+    const int n = snprintf(name, sizeof(name), "%s.qscale", t->name);
+    *sc = NULL;
+    if (n < 0 || (size_t)n >= sizeof(name) || t->ndim < 1)
+        return LVC_ERR_MODEL_FILE;
+    const LvcModelTensor *s = lvc_modelfile_find(mf, name);
+    if (!s || s->dtype != LVC_MT_F32 || s->ndim != 1 || s->shape[0] != t->shape[0])
+        return LVC_ERR_MODEL_FILE;
+    const uint8_t *p = s->data;
+    for (uint64_t i = 0; i < s->nelems; i++) {
+        const uint32_t u = rd32(p + 4 * i);
+        float v;
+        memcpy(&v, &u, 4);
+        if (!isfinite(v))
+            return LVC_ERR_MODEL_FILE;
+    }
+    *sc = s;
+    return 0;
+}
+
+/* The values of an F32, F16 or (with its scales) I8 tensor as floats. */
+static void to_f32(const LvcModelTensor *t, const LvcModelTensor *qscale, float *out)
 {
     const uint8_t *p = t->data;
+    const uint64_t per = qscale ? t->nelems / t->shape[0] : 0;
     for (uint64_t i = 0; i < t->nelems; i++) {
         if (t->dtype == LVC_MT_F16) {
             out[i] = lvc_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        } else if (t->dtype == LVC_MT_I8) {
+            const uint32_t u = rd32((const uint8_t *)qscale->data + 4 * (i / per));
+            float scale;
+            memcpy(&scale, &u, 4);
+            out[i] = (float)(int8_t)p[i] * scale;
         } else {
             uint32_t u = rd32(p + 4 * i);
             memcpy(&out[i], &u, 4);
         }
     }
+}
+
+/* Check that t can be read as floats; *qscale is set for an I8 tensor. */
+static int float_source(const LvcModelFile *mf, const LvcModelTensor *t,
+                        const LvcModelTensor **qscale)
+{
+    *qscale = NULL;
+    if (t->dtype == LVC_MT_F32 || t->dtype == LVC_MT_F16)
+        return 0;
+    if (t->dtype == LVC_MT_I8)
+        return qscale_of(mf, t, qscale);
+    return LVC_ERR_MODEL_FILE;
 }
 
 static int in_place_ok(const LvcModelTensor *t)
@@ -542,8 +587,9 @@ int lvc_modelfile_get_f32(LvcModelFile *mf, const char *name, int ndim, const in
     if (i < 0)
         return LVC_ERR_MODEL_FILE;
     t = &mf->t[i];
-    if (t->dtype != LVC_MT_F32 && t->dtype != LVC_MT_F16)
-        return LVC_ERR_MODEL_FILE;
+    const LvcModelTensor *qscale;
+    if ((ret = float_source(mf, t, &qscale)) < 0)
+        return ret;
     if ((ret = check_shape(t, ndim, shape)) < 0)
         return ret;
     if (in_place_ok(t)) {
@@ -554,7 +600,7 @@ int lvc_modelfile_get_f32(LvcModelFile *mf, const char *name, int ndim, const in
         mf->cache[i] = lvc_malloc_array((size_t)t->nelems, sizeof(float));
         if (!mf->cache[i])
             return LVC_ERR_NOMEM;
-        to_f32(t, mf->cache[i]);
+        to_f32(t, qscale, mf->cache[i]);
     }
     *data = mf->cache[i];
     return 0;
@@ -589,7 +635,8 @@ int lvc_modelfile_tensor_f32(const LvcModelFile *mf, const char *name, LvcModelT
     if (!mf || !name)
         return LVC_ERR_INVALID_ARG;
     t = lvc_modelfile_find(mf, name);
-    if (!t || (t->dtype != LVC_MT_F32 && t->dtype != LVC_MT_F16))
+    const LvcModelTensor *qscale;
+    if (!t || float_source(mf, t, &qscale) < 0)
         return LVC_ERR_MODEL_FILE;
     *out = *t;
     out->owned = NULL;
@@ -602,7 +649,7 @@ int lvc_modelfile_tensor_f32(const LvcModelFile *mf, const char *name, LvcModelT
         memset(out, 0, sizeof(*out));
         return LVC_ERR_NOMEM;
     }
-    to_f32(t, out->owned);
+    to_f32(t, qscale, out->owned);
     out->f32 = out->owned;
     return 0;
 }

@@ -112,9 +112,10 @@ const LvcModelTensor *lvc_modelfile_find(const LvcModelFile *mf, const char *nam
  * Nothing to release. */
 int lvc_modelfile_tensor(const LvcModelFile *mf, const char *name, LvcModelDType dtype,
                          LvcModelTensor *t);
-/* Descriptor of an f32 or f16 tensor with t->f32 set: in place for f32 when
- * usable (4-byte-aligned buffer, little-endian host), else a converted copy
- * in t->owned. Always call lvc_model_tensor_release(t) afterwards (on
+/* Descriptor of a float tensor with t->f32 set: stored as f32, f16, or i8
+ * with per-output-channel scales in the f32 tensor NAME.qscale
+ * (doc/model-file.md). In place for f32 when usable (4-byte-aligned
+ * buffer, little-endian host), else a converted copy in t->owned. Always call lvc_model_tensor_release(t) afterwards (on
  * failure t is zeroed and release is a no-op). */
 int lvc_modelfile_tensor_f32(const LvcModelFile *mf, const char *name, LvcModelTensor *t);
 void lvc_model_tensor_release(LvcModelTensor *t);
@@ -127,7 +128,8 @@ int lvc_modelfile_scalar_i32(const LvcModelFile *mf, const char *name, int32_t *
  */
 int lvc_modelfile_get(const LvcModelFile *mf, const char *name, LvcModelDType dtype,
                       int ndim, const int *shape, const void **data);
-/* As lvc_modelfile_get for a tensor stored as f32 or f16, returning floats:
+/* As lvc_modelfile_get for a float tensor (f32, f16, or i8 with NAME.qscale),
+ * returning floats:
  * a pointer into the file when the data can be used in place (f32,
  * 4-byte-aligned buffer, little-endian host), else a converted copy cached
  * in mf (allocated on the first call). Valid until close. */

@@ -5,8 +5,10 @@ one back into a PyTorch model to resume training.
   /usr/bin/python3 models/train/export.py --run models/train/runs/meanscale \
       --out models/weights/meanscale.lvcm
 
-Float transforms (g_a, g_s, h_a) are stored in fp16, GDN with its effective
-(reparametrized) beta/gamma. The integer hyper-synthesis is stored as int16
+Float transforms (g_a, g_s, h_a): conv weights in int8 with per-output-
+channel scales (NAME.qscale, doc/model-file.md; --float-weights fp16 keeps
+them in fp16), biases in fp16, GDN with its effective (reparametrized)
+beta/gamma in fp16. The integer hyper-synthesis is stored as int16
 weights, int32 biases and its fixed-point exponents (doc/integer-nn.md). The
 factorized prior of z is stored as integer CDF tables (the escape symbol
 last), so no float is involved in the decoder's probabilities.
@@ -101,7 +103,17 @@ def qconv_tensors(prefix, q, out):
     out[prefix + ".fa_out"] = np.array([q.fa_out], np.int32)
 
 
-def export(model, state, path):
+def quantize_int8(w):
+    """Per-output-channel symmetric int8: (q, qscale) with
+    w ~ q * qscale[o], qscale[o] = max|w[o]| / 127 (float32)."""
+    w = np.asarray(w, np.float32)
+    m = np.abs(w.reshape(w.shape[0], -1)).max(axis=1).astype(np.float32)
+    scale = np.where(m > 0, m / np.float32(127), np.float32(1)).astype(np.float32)
+    q = np.clip(np.round(w / scale.reshape((-1,) + (1,) * (w.ndim - 1))), -127, 127)
+    return q.astype(np.int8), scale
+
+
+def export(model, state, path, float_weights="int8"):
     model.eval()
     t = {}
     sd = model.state_dict()
@@ -112,7 +124,10 @@ def export(model, state, path):
             t[name + ".gamma"] = gamma.detach().numpy().astype(np.float16)
     for k, v in sd.items():
         if k.startswith(("g_a.", "g_s.", "h_a.")) and k.endswith((".weight", ".bias")):
-            t[k] = v.numpy().astype(np.float16)
+            if float_weights == "int8" and k.endswith(".weight") and v.dim() == 4:
+                t[k], t[k + ".qscale"] = quantize_int8(v.numpy())
+            else:
+                t[k] = v.numpy().astype(np.float16)
     for name, q in qconv_modules(model):
         qconv_tensors(name, q, t)
     t["gain"] = model.log_gain.detach().exp().numpy().astype(np.float32)
@@ -160,7 +175,11 @@ def load_lvcm_into(model, path):
     sd = model.state_dict()
     new = {}
     for k in sd:
-        if k in t:
+        if k in t and t[k].dtype == np.int8:
+            scale = t[k + ".qscale"].astype(np.float32)
+            w = t[k].astype(np.float32) * scale.reshape((-1,) + (1,) * (t[k].ndim - 1))
+            new[k] = torch.from_numpy(w.astype(np.float32))
+        elif k in t:
             new[k] = torch.from_numpy(np.asarray(t[k], np.float32))
         elif "train." + k in t:
             new[k] = torch.from_numpy(np.asarray(t["train." + k], np.float32))
@@ -191,6 +210,8 @@ def main():
     ap.add_argument("--add-base", default=None,
                     help="checkpoint the run was transferred from, when its cost is not yet "
                          "in the run's state (runs started before transfers carried it)")
+    ap.add_argument("--float-weights", choices=("int8", "fp16"), default="int8",
+                    help="storage of the float layers' conv weights (doc/model-file.md)")
     args = ap.parse_args()
     ck = torch.load(os.path.join(args.run, "ckpt.pt"))
     if args.add_base:
@@ -201,7 +222,7 @@ def main():
     a = ck.get("args", {})
     model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192))
     model.load_state_dict(ck["model"])
-    export(model, ck["state"], args.out)
+    export(model, ck["state"], args.out, args.float_weights)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) at step {ck['state']['step']}")
 
 

@@ -1,16 +1,34 @@
 #!/bin/sh
-# Ship the newest weights of a training run: export the .lvcm (fp16), copy
-# the training log beside it, and regenerate what depends on the weights
-# (the PyTorch parity fixture and, when present, the conformance streams).
+# Ship the newest weights of a training run: export the .lvcm (int8 float
+# layers, doc/model-file.md), extend the training log beside it, and
+# regenerate what depends on the weights (the PyTorch parity fixture and,
+# when present, the conformance streams).
 #   models/train/ship.sh meanscale
+# LVC_SHIP_NO_CONFORMANCE=1 skips the conformance regeneration (when
+# several models are shipped in a row: regenerate once after the last).
 set -eu
 arch=${1:?usage: ship.sh ARCH}
 cd "$(dirname "$0")/../.."
 run=models/train/runs/$arch
 /usr/bin/python3 models/train/export.py --run "$run" --out "models/weights/$arch.lvcm"
-cp "$run/log.csv" "models/weights/$arch.train.csv"
+# The shipped log keeps the whole history: rows of the run past the last
+# step already recorded are appended (a run resumed from shipped weights
+# starts a new log.csv).
+log=models/weights/$arch.train.csv
+if [ -f "$log" ]; then
+  last=$(tail -n 1 "$log" | cut -d, -f1)
+  case $last in ''|*[!0-9]*) last=-1 ;; esac
+  awk -F, -v last="$last" 'NR > 1 && $1 + 0 > last' "$run/log.csv" >> "$log"
+else
+  cp "$run/log.csv" "$log"
+fi
 /usr/bin/python3 models/train/gen_parity.py "models/weights/$arch.lvcm" \
     "tests/models/fixtures/${arch}_parity.lvcm"
-if [ -x conformance/regenerate ]; then
+# the build embeds the new weights (reconfigure: the file may be new)
+if [ -d build ]; then
+  meson setup --reconfigure build >/dev/null
+  ninja -C build >/dev/null
+fi
+if [ -x conformance/regenerate ] && [ "${LVC_SHIP_NO_CONFORMANCE:-0}" = 0 ]; then
   conformance/regenerate
 fi

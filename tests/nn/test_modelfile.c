@@ -400,6 +400,57 @@ START_TEST(test_f16)
 }
 END_TEST
 
+/* I8 tensors with per-output-channel scales (doc/model-file.md): read as
+ * floats q * scale[o]; a missing, mis-shaped, non-f32 or non-finite
+ * scale tensor makes the float read fail. */
+START_TEST(test_quantized_float)
+{
+    static const int8_t q[2][3] = { { 127, -1, 0 }, { -127, 64, 3 } };
+    static const float sc_ok[2] = { 0.5f, 0.03125f };
+    static const float sc_three[3] = { 1, 1, 1 };
+    static const uint16_t sc_f16[2] = { 0x3c00, 0x3c00 };
+    const float sc_inf[2] = { 1.0f, INFINITY };
+    struct {
+        const char *what;
+        T scale;
+        int ok;
+    } cases[] = {
+        { "per-channel scales", { "w.qscale", 1, 1, { 2 }, sc_ok }, 1 },
+        { "scales of the wrong length", { "w.qscale", 1, 1, { 3 }, sc_three }, 0 },
+        { "f16 scales", { "w.qscale", 2, 1, { 2 }, sc_f16 }, 0 },
+        { "a non-finite scale", { "w.qscale", 1, 1, { 2 }, sc_inf }, 0 },
+        { "no scales", { "w.zzz", 1, 1, { 2 }, sc_ok }, 0 },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        const T t[] = { { "w", 3, 2, { 2, 3 }, q }, cases[k].scale };
+        size_t size;
+        uint8_t *b = build(t, 2, "arch=x\n", &size);
+        LvcModelFile *mf = NULL;
+        ck_assert_int_eq(lvc_modelfile_open_mem(b, size, &mf), 0);
+        LvcModelTensor mt;
+        const float *f = NULL;
+        const int shape[2] = { 2, 3 };
+        const int r1 = lvc_modelfile_tensor_f32(mf, "w", &mt);
+        const int r2 = lvc_modelfile_get_f32(mf, "w", 2, shape, &f);
+        if (cases[k].ok) {
+            ck_assert_int_eq(r1, 0);
+            ck_assert_int_eq(r2, 0);
+            for (int i = 0; i < 6; i++) {
+                const float want = (float)q[i / 3][i % 3] * sc_ok[i / 3];
+                ck_assert_msg(mt.f32[i] == want && f[i] == want, "%s: element %d: %g, %g, want %g",
+                              cases[k].what, i, mt.f32[i], f[i], want);
+            }
+        } else {
+            ck_assert_msg(r1 == LVC_ERR_MODEL_FILE && r2 == LVC_ERR_MODEL_FILE,
+                          "%s accepted (%d, %d)", cases[k].what, r1, r2);
+        }
+        lvc_model_tensor_release(&mt);
+        lvc_modelfile_close(&mf);
+        free(b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("modelfile");
@@ -415,6 +466,7 @@ int main(void)
     tcase_add_test(tc, test_random_mutations);
     tcase_add_test(tc, test_open_path);
     tcase_add_test(tc, test_f16);
+    tcase_add_test(tc, test_quantized_float);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
