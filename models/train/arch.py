@@ -66,6 +66,15 @@ class MeanScaleVR(nn.Module):
         self.log_gain = nn.Parameter(init.clone())
         self.log_inv_gain = nn.Parameter(-init.clone())
 
+    # Set by train.py --freeze-transforms: the synthesis is skipped (the
+    # loss is then the rate alone; the transforms do not change).
+    skip_synthesis = False
+
+    def synthesis(self, y_hat, inv_gain):
+        if self.skip_synthesis:
+            return None
+        return self.g_s(y_hat * inv_gain[:, :, None, None])
+
     def rate_input(self, v, mean=None):
         """What the likelihoods are evaluated at: v plus uniform noise while
         training; in eval mode the decoder's value round(v - mean) + mean
@@ -104,7 +113,7 @@ class MeanScaleVR(nn.Module):
         y_noisy = self.rate_input(y, mean)
         y_lik = gaussian_likelihood(y_noisy, mean, scale)
         y_hat = round_ste(y - mean) + mean
-        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        x_hat = self.synthesis(y_hat, inv_gain)
         return x_hat, y_lik, z_lik
 
 
@@ -130,7 +139,7 @@ class ScaleHyperpriorVR(MeanScaleVR):
         y_noisy = self.rate_input(y)
         y_lik = gaussian_likelihood(y_noisy, torch.zeros_like(y), scale)
         y_hat = round_ste(y)
-        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        x_hat = self.synthesis(y_hat, inv_gain)
         return x_hat, y_lik, z_lik
 
 
@@ -150,7 +159,7 @@ class FactorizedVR(MeanScaleVR):
         y_noisy = self.rate_input(y)
         y_lik = self.y_density.likelihood(y_noisy)
         y_hat = round_ste(y)
-        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        x_hat = self.synthesis(y_hat, inv_gain)
         return x_hat, y_lik, torch.ones(1, 1, 1, 1)
 
 
@@ -205,7 +214,7 @@ class CheckerboardVR(MeanScaleVR):
         y_noisy = self.rate_input(y, mean)
         y_lik = gaussian_likelihood(y_noisy, mean, scale)
         y_hat = round_ste(y - mean) + mean
-        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        x_hat = self.synthesis(y_hat, inv_gain)
         return x_hat, y_lik, z_lik
 
 
@@ -292,7 +301,7 @@ class ElicVR(MeanScaleVR):
         y_noisy = self.rate_input(y, mean)
         y_lik = gaussian_likelihood(y_noisy, mean, scale)
         y_hat = torch.cat(y_hats, 1)
-        x_hat = self.g_s(y_hat * inv_gain[:, :, None, None])
+        x_hat = self.synthesis(y_hat, inv_gain)
         return x_hat, y_lik, z_lik
 
 

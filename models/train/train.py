@@ -76,6 +76,8 @@ def rd_loss(model, x, level):
     npix = h * w
     bits = (-torch.log2(y_lik)).sum(dim=(1, 2, 3)) + (-torch.log2(z_lik)).sum(dim=(1, 2, 3))
     bpp = bits / npix
+    if x_hat is None:  # frozen transforms: the rate alone
+        return bpp.mean(), bpp.detach(), torch.full_like(bpp, float("nan"))
     mse = ((x_hat - x) ** 2).mean(dim=(1, 2, 3))
     lam = torch.tensor(model.lambdas, dtype=x.dtype)[level]
     loss = (bpp + lam * (255.0 ** 2) * mse).mean()
@@ -105,6 +107,9 @@ def main():
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--bench", type=int, default=0, help="time N steps and exit")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--freeze-transforms", action="store_true",
+                    help="train only the entropy model (h_a, h_s, context, priors) on the "
+                         "rate; g_a, g_s and the gains stay as initialised")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -113,7 +118,12 @@ def main():
     os.makedirs(args.run, exist_ok=True)
 
     model = arch.build(args.arch, N=args.N, M=args.M)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if args.freeze_transforms:
+        model.skip_synthesis = True
+        for name, p in model.named_parameters():
+            if name.startswith(("g_a.", "g_s.", "log_gain", "log_inv_gain")):
+                p.requires_grad_(False)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     state = {"step": 0, "images": 0, "cpu_s": 0.0, "wall_s": 0.0}
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if os.path.exists(ckpt_path):
@@ -177,9 +187,10 @@ def main():
     last_save = time.time()
     session_start = time.time()
     bench_t = None
+    step0 = state["step"]
     model.train()
     while state["step"] < args.steps and not stop["flag"]:
-        if args.bench and state["step"] == 2:
+        if args.bench and state["step"] == step0 + 2:
             bench_t = time.time()
         x = random_batch(imgs, args.batch, args.crop, rng)
         level = torch.randint(0, L, (args.batch,))
@@ -200,7 +211,7 @@ def main():
             acc["bpp"][lv] += float(bpp[i])
             acc["mse"][lv] += float(mse[i])
             acc["cnt"][lv] += 1
-        if args.bench and state["step"] == 2 + args.bench:
+        if args.bench and state["step"] == step0 + 2 + args.bench:
             dt = time.time() - bench_t
             px = args.bench * args.batch * args.crop * args.crop
             print(f"bench: {args.bench} steps in {dt:.1f}s: {args.bench / dt:.2f} steps/s, "
