@@ -47,6 +47,10 @@ struct LvcRdCodec {
     int threads;
     int def;                  /* classical: index in the codec table */
     char model[64];           /* lvc: model name */
+    char version[96];         /* what the points depend on beyond the name
+                               * (lvc: the weights hash); "" = nothing
+                               * recorded. --resume drops the stored points
+                               * of a codec whose version changed. */
     int target_bpp;           /* lvc: params are target bpp, not quality */
     LvcRdCodeFn code;
 };

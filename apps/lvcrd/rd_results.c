@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lvc/lvc.h"
 #include "apps/lvcrd/rd_results.h"
@@ -217,6 +218,86 @@ int lvcrd_store_add(LvcRdStore *s, const LvcRdPoint *p)
         write_point(s->f, p);
         if (fflush(s->f) != 0)
             return LVC_ERR_IO;
+    }
+    return 0;
+}
+
+int lvcrd_store_drop(LvcRdStore *s, const char *codec)
+{
+    int kept = 0;
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->pts[i].codec, codec))
+            s->pts[kept++] = s->pts[i];
+    const int dropped = s->n - kept;
+    s->n = kept;
+    if (!dropped || !s->f)
+        return dropped;
+    /* rewrite the file from memory */
+    if (fflush(s->f) != 0 || fseek(s->f, 0, SEEK_SET) != 0 || ftruncate(fileno(s->f), 0) != 0)
+        return LVC_ERR_IO;
+    fprintf(s->f, "%s\n", lvcrd_csv_header);
+    for (int i = 0; i < s->n; i++)
+        write_point(s->f, &s->pts[i]);
+    return fflush(s->f) != 0 ? LVC_ERR_IO : dropped;
+}
+
+void lvcrd_versions_load(LvcRdVersions *v, const char *path)
+{
+    memset(v, 0, sizeof(*v));
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof(line), f)) {
+        char codec[64], version[96];
+        if (sscanf(line, "%63s %95s", codec, version) == 2)
+            lvcrd_versions_set(v, codec, version);
+    }
+    fclose(f);
+}
+
+const char *lvcrd_versions_get(const LvcRdVersions *v, const char *codec)
+{
+    for (int i = 0; i < v->n; i++)
+        if (!strcmp(v->codec[i], codec))
+            return v->version[i];
+    return NULL;
+}
+
+int lvcrd_versions_set(LvcRdVersions *v, const char *codec, const char *version)
+{
+    if (strlen(codec) >= sizeof(v->codec[0]) || strlen(version) >= sizeof(v->version[0]) ||
+        strpbrk(codec, " \t\r\n") || strpbrk(version, " \t\r\n") || !*codec || !*version)
+        return LVC_ERR_INVALID_ARG;
+    int i = 0;
+    while (i < v->n && strcmp(v->codec[i], codec))
+        i++;
+    if (i < v->n && version == v->version[i])
+        return 0;
+    if (i == v->n) {
+        if (v->n == (int)(sizeof(v->codec) / sizeof(v->codec[0])))
+            return LVC_ERR_LIMIT;
+        v->n++;
+    }
+    if (codec != v->codec[i])
+        memmove(v->codec[i], codec, strlen(codec) + 1);
+    memmove(v->version[i], version, strlen(version) + 1);
+    return 0;
+}
+
+int lvcrd_versions_save(const LvcRdVersions *v, const char *path)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return LVC_ERR_INVALID_ARG;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return LVC_ERR_IO;
+    for (int i = 0; i < v->n; i++)
+        fprintf(f, "%s %s\n", v->codec[i], v->version[i]);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return LVC_ERR_IO;
     }
     return 0;
 }

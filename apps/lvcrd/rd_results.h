@@ -42,6 +42,26 @@ int lvcrd_store_find(const LvcRdStore *s, const char *codec, const char *param,
 /* Adds p in memory and appends it to the file (flushed). */
 int lvcrd_store_add(LvcRdStore *s, const LvcRdPoint *p);
 void lvcrd_store_close(LvcRdStore *s);
+/* Removes every point of codec, in memory and in the file (rewritten).
+ * Returns the number removed or a negative LvcError. */
+int lvcrd_store_drop(LvcRdStore *s, const char *codec);
+
+/* RESULTS_DIR/versions.txt: one "codec version" line per codec whose
+ * points depend on more than its name (lvc: the weights). */
+typedef struct LvcRdVersions {
+    int n;
+    char codec[64][64];
+    char version[64][96];
+} LvcRdVersions;
+
+/* Loads path (a missing file is an empty set; malformed lines are skipped). */
+void lvcrd_versions_load(LvcRdVersions *v, const char *path);
+/* The recorded version of codec, or NULL. */
+const char *lvcrd_versions_get(const LvcRdVersions *v, const char *codec);
+/* Records codec's version (replacing an older one). */
+int lvcrd_versions_set(LvcRdVersions *v, const char *codec, const char *version);
+/* Writes the set (to a temporary file renamed over path). */
+int lvcrd_versions_save(const LvcRdVersions *v, const char *path);
 
 /* Formats a rate parameter as the store's key. */
 void lvcrd_param_key(double param, char *buf, size_t size);

@@ -866,6 +866,35 @@ int lvcrd_main(int argc, char **argv)
         fprintf(stderr, "lvcrd: %s\n", err);
         goto end;
     }
+    /* Points made with other weights are not points of these: drop them. */
+    LvcRdVersions versions;
+    char vpath[4096];
+    snprintf(vpath, sizeof(vpath), "%s/versions.txt", r->o.outdir);
+    lvcrd_versions_load(&versions, vpath);
+    for (int k = 0; k < r->num_codecs; k++) {
+        const LvcRdCodec *c = &r->codecs[k].codec;
+        if (!c->version[0])
+            continue;
+        const char *was = lvcrd_versions_get(&versions, c->name);
+        if (r->o.resume && (!was || strcmp(was, c->version))) {
+            const int n = lvcrd_store_drop(&store, c->name);
+            if (n < 0) {
+                fprintf(stderr, "lvcrd: %s: %s\n", path, lvc_error_string(n));
+                goto end;
+            }
+            if (n > 0)
+                note(r, "%s: %d stored point(s) %s; computed again", c->name, n,
+                     was ? "were made with other weights" : "have no recorded weights");
+        }
+        if (lvcrd_versions_set(&versions, c->name, c->version) < 0) {
+            fprintf(stderr, "lvcrd: %s: too many codecs recorded\n", vpath);
+            goto end;
+        }
+    }
+    if (lvcrd_versions_save(&versions, vpath) < 0) {
+        fprintf(stderr, "lvcrd: %s: cannot write\n", vpath);
+        goto end;
+    }
     if (r->o.resume && store.n && !r->o.quiet)
         fprintf(stderr, "lvcrd: resuming: %d point(s) already done\n", store.n);
     if (run_points(r, &store) < 0)

@@ -674,6 +674,90 @@ START_TEST(test_end_to_end)
 }
 END_TEST
 
+/* --resume keeps an lvc model's points only while its weights are those
+ * recorded in versions.txt; store_drop removes a codec's points in memory
+ * and in the file. */
+START_TEST(test_versions)
+{
+    make_tmp_root();
+    char path[700], err[256];
+    snprintf(path, sizeof(path), "%s/drop.csv", tmp_root);
+    LvcRdStore s;
+    ck_assert_int_eq(lvcrd_store_open(&s, path, 0, err, sizeof(err)), 0);
+    LvcRdPoint a = make_point("lvc-x", 50, "a.png", 0.5);
+    LvcRdPoint b = make_point("jpeg", 10, "a.png", 0.7);
+    LvcRdPoint c = make_point("lvc-x", 60, "a.png", 0.9);
+    ck_assert_int_eq(lvcrd_store_add(&s, &a), 0);
+    ck_assert_int_eq(lvcrd_store_add(&s, &b), 0);
+    ck_assert_int_eq(lvcrd_store_add(&s, &c), 0);
+    ck_assert_int_eq(lvcrd_store_drop(&s, "lvc-x"), 2);
+    ck_assert_int_eq(lvcrd_store_drop(&s, "lvc-x"), 0);
+    ck_assert_int_eq(s.n, 1);
+    LvcRdPoint d = make_point("webp", 80, "a.png", 1.1);
+    ck_assert_int_eq(lvcrd_store_add(&s, &d), 0);
+    lvcrd_store_close(&s);
+    ck_assert_int_eq(lvcrd_store_open(&s, path, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_str_eq(s.pts[0].codec, "jpeg");
+    ck_assert_str_eq(s.pts[1].codec, "webp");
+    lvcrd_store_close(&s);
+
+    LvcRdVersions v;
+    snprintf(path, sizeof(path), "%s/versions.txt", tmp_root);
+    lvcrd_versions_load(&v, path);  /* missing: empty */
+    ck_assert_int_eq(v.n, 0);
+    ck_assert_int_eq(lvcrd_versions_set(&v, "lvc-x", "w:01"), 0);
+    ck_assert_int_eq(lvcrd_versions_set(&v, "lvc-y", "w:02"), 0);
+    ck_assert_int_eq(lvcrd_versions_set(&v, "lvc-x", "w:03"), 0);
+    ck_assert_int_eq(lvcrd_versions_set(&v, "bad name", "w"), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvcrd_versions_save(&v, path), 0);
+    lvcrd_versions_load(&v, path);
+    ck_assert_int_eq(v.n, 2);
+    ck_assert_str_eq(lvcrd_versions_get(&v, "lvc-x"), "w:03");
+    ck_assert_str_eq(lvcrd_versions_get(&v, "lvc-y"), "w:02");
+    ck_assert_ptr_null(lvcrd_versions_get(&v, "jpeg"));
+
+    /* End to end with the default model. */
+    char data[512], out[512];
+    snprintf(data, sizeof(data), "%s/vdata", tmp_root);
+    snprintf(out, sizeof(out), "%s/vout", tmp_root);
+    ck_assert_int_eq(mkdir(data, 0777), 0);
+    snprintf(path, sizeof(path), "%s/img0.png", data);
+    write_png(path, 64, 48, 3);
+    const char *r1[] = { "lvcrd", data, "-q", "50", "-o", out, "--quiet", NULL };
+    ck_assert_int_eq(run(r1), LVCRD_EXIT_OK);
+    snprintf(path, sizeof(path), "%s/versions.txt", out);
+    char *vt = read_text(path);
+    ck_assert_ptr_nonnull(strstr(vt, " weights-sha256:"));
+    free(vt);
+    snprintf(path, sizeof(path), "%s/per_image.csv", out);
+    char *csv1 = read_text(path);
+    /* same weights: resumed as is */
+    const char *r2[] = { "lvcrd", data, "-q", "50", "-o", out, "--quiet", "--resume", NULL };
+    ck_assert_int_eq(run(r2), LVCRD_EXIT_OK);
+    char *csv2 = read_text(path);
+    ck_assert_str_eq(csv1, csv2);
+    free(csv2);
+    /* other weights recorded: the point is made again (new timings) */
+    lvcrd_versions_load(&v, (snprintf(path, sizeof(path), "%s/versions.txt", out), path));
+    ck_assert_int_eq(v.n, 1);
+    char name[64];
+    snprintf(name, sizeof(name), "%s", v.codec[0]);
+    ck_assert_int_eq(lvcrd_versions_set(&v, name, "weights-sha256:00"), 0);
+    ck_assert_int_eq(lvcrd_versions_save(&v, path), 0);
+    ck_assert_int_eq(run(r2), LVCRD_EXIT_OK);
+    snprintf(path, sizeof(path), "%s/notes.txt", out);
+    char *notes = read_text(path);
+    ck_assert_msg(strstr(notes, "made with other weights") != NULL, "notes: %s", notes);
+    free(notes);
+    snprintf(path, sizeof(path), "%s/versions.txt", out);
+    vt = read_text(path);
+    ck_assert_ptr_null(strstr(vt, "weights-sha256:00\n"));
+    free(vt);
+    free(csv1);
+}
+END_TEST
+
 static Suite *rd_suite(void)
 {
     Suite *s = suite_create("rd");
@@ -690,6 +774,7 @@ static Suite *rd_suite(void)
     tcase_add_test(tc, test_svg);
     tcase_add_test(tc, test_store_resume);
     tcase_add_test(tc, test_end_to_end);
+    tcase_add_test(tc, test_versions);
     suite_add_tcase(s, tc);
     return s;
 }
