@@ -308,7 +308,42 @@ class ElicVR(MeanScaleVR):
 ARCHS = {"meanscale": MeanScaleVR, "checkerboard": CheckerboardVR, "elic": ElicVR, "hyperprior": ScaleHyperpriorVR, "factorized": FactorizedVR}
 
 
-def build(name, **kw):
+def build(name, lambdas=None, **kw):
     if name not in ARCHS:
         raise ValueError(f"unknown architecture {name}")
+    if lambdas:
+        kw["lambdas"] = [float(l) for l in lambdas]
     return ARCHS[name](**kw)
+
+
+def parse_lambdas(text):
+    """'0.0009,0.0018,...' (metadata, command line) -> list of floats."""
+    return [float(v) for v in str(text).split(",") if v.strip()] if text else None
+
+
+def adapt_gains(sd, src_lambdas, dst_lambdas):
+    """Rewrite the gain rows of a state dict made for src_lambdas so that it
+    fits dst_lambdas: a level present in both keeps its row; a new level's
+    log-gains are interpolated (or extrapolated) linearly in log(lambda)
+    from the two nearest source levels. Returns True when rows changed."""
+    src = [float(l) for l in src_lambdas]
+    dst = [float(l) for l in dst_lambdas]
+    if src == dst:
+        return False
+    ls = torch.tensor([math.log(l) for l in src], dtype=torch.float64)
+    for key in ("log_gain", "log_inv_gain"):
+        old = sd[key].double()
+        rows = []
+        for l in dst:
+            x = math.log(l)
+            hit = [i for i, v in enumerate(src) if abs(v - l) <= 1e-12 * l]
+            if hit:
+                rows.append(old[hit[0]])
+                continue
+            # nearest bracketing pair (or the two end levels when outside)
+            j = int(torch.searchsorted(ls, torch.tensor([x], dtype=torch.float64))[0])
+            j = min(max(j, 1), len(src) - 1)
+            t = (x - float(ls[j - 1])) / float(ls[j] - ls[j - 1])
+            rows.append((1 - t) * old[j - 1] + t * old[j])
+        sd[key] = torch.stack(rows).to(sd[key].dtype)
+    return True

@@ -28,7 +28,8 @@ def main():
     torch.set_num_threads(args.threads)
     ck = torch.load(os.path.join(args.run, "ckpt.pt"))
     a = ck.get("args", {})
-    model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192))
+    model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
+                       lambdas=a.get("lambdas_used"))
     model.load_state_dict(ck["model"])
     model.eval()
     files = sorted(f for f in os.listdir(args.data) if f.lower().endswith((".jpg", ".png")))

@@ -169,8 +169,10 @@ def read_train_state(path):
             "cpu_s": float(meta.get("train_cpu_hours", 0.0)) * 3600.0, "wall_s": 0.0}
 
 
-def load_lvcm_into(model, path):
-    """Initialise a PyTorch model from a shipped .lvcm (inverse of export)."""
+def load_lvcm_into(model, path, lambdas=None):
+    """Initialise a PyTorch model from a shipped .lvcm (inverse of export).
+    lambdas: the file's rate levels when the model has others (the gains are
+    then adapted, arch.adapt_gains)."""
     t, meta = lvcm.read(path)
     sd = model.state_dict()
     new = {}
@@ -197,6 +199,8 @@ def load_lvcm_into(model, path):
                                              (1 << (fw + q.fa_in))).float()
     new["log_gain"] = torch.from_numpy(np.log(t["gain"].astype(np.float32)))
     new["log_inv_gain"] = torch.from_numpy(np.log(t["inv_gain"].astype(np.float32)))
+    file_lambdas = arch.parse_lambdas(meta.get("lambdas")) or lambdas or model.lambdas
+    arch.adapt_gains(new, file_lambdas, model.lambdas)
     missing = [k for k in sd if k not in new and not k.endswith("mask")]
     if missing:
         raise ValueError(f"{path}: missing tensors {missing[:5]}")
@@ -220,7 +224,8 @@ def main():
             ck["state"][k] = ck["state"].get(k, 0) + base["state"].get(k, 0)
         ck["state"]["base"] = f"{base.get('args', {}).get('arch', '?')} at step {base['state']['step']}"
     a = ck.get("args", {})
-    model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192))
+    model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
+                       lambdas=a.get("lambdas_used"))
     model.load_state_dict(ck["model"])
     export(model, ck["state"], args.out, args.float_weights)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) at step {ck['state']['step']}")

@@ -65,7 +65,8 @@ def pixel_shuffle_np(x, r):
 def main():
     src, dst = sys.argv[1], sys.argv[2]
     t, meta = lvcm.read(src)
-    model = arch.build(meta["arch"], N=int(meta["N"]), M=int(meta["M"]))
+    model = arch.build(meta["arch"], N=int(meta["N"]), M=int(meta["M"]),
+                       lambdas=arch.parse_lambdas(meta.get("lambdas")))
     export.load_lvcm_into(model, src)
     model.eval()
     x = torch.from_numpy(test_image())[None]

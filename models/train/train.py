@@ -107,6 +107,10 @@ def main():
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--bench", type=int, default=0, help="time N steps and exit")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--lambdas", default=None,
+                    help="comma-separated rate levels (lambda for 255^2 MSE + bpp); default "
+                         "those of the initial weights, else arch.LAMBDAS. New levels start "
+                         "from gains interpolated/extrapolated in log(lambda)")
     ap.add_argument("--freeze-transforms", action="store_true",
                     help="train only the entropy model (h_a, h_s, context, priors) on the "
                          "rate; g_a, g_s and the gains stay as initialised")
@@ -117,7 +121,20 @@ def main():
     rng = random.Random(args.seed)
     os.makedirs(args.run, exist_ok=True)
 
-    model = arch.build(args.arch, N=args.N, M=args.M)
+    ckpt_path = os.path.join(args.run, "ckpt.pt")
+    # rate levels: --lambdas, else those of what we start from
+    start_lambdas = None
+    if os.path.exists(ckpt_path):
+        start_lambdas = torch.load(ckpt_path)["args"].get("lambdas_used")
+    elif args.init and args.init.endswith(".pt"):
+        start_lambdas = torch.load(args.init)["args"].get("lambdas_used")
+    elif args.init:
+        import lvcm
+        start_lambdas = arch.parse_lambdas(lvcm.read(args.init)[1].get("lambdas"))
+    start_lambdas = start_lambdas or list(arch.LAMBDAS)
+    lambdas = arch.parse_lambdas(args.lambdas) or start_lambdas
+    args.lambdas_used = lambdas
+    model = arch.build(args.arch, N=args.N, M=args.M, lambdas=lambdas)
     if args.freeze_transforms:
         model.skip_synthesis = True
         for name, p in model.named_parameters():
@@ -125,11 +142,16 @@ def main():
                 p.requires_grad_(False)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     state = {"step": 0, "images": 0, "cpu_s": 0.0, "wall_s": 0.0}
-    ckpt_path = os.path.join(args.run, "ckpt.pt")
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
+        changed = arch.adapt_gains(ck["model"], start_lambdas, lambdas)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
+        if changed:
+            # the gain rows changed shape: their Adam moments start afresh
+            for p in (model.log_gain, model.log_inv_gain):
+                opt.state.pop(p, None)
+            print(f"rate levels {start_lambdas} -> {lambdas}", flush=True)
         state = ck["state"]
         print(f"resumed {ckpt_path} at step {state['step']}", flush=True)
     elif args.init and args.init.endswith(".pt"):
@@ -137,6 +159,7 @@ def main():
         # name and shape match (g_a, g_s, h_a, gains, ...); steps start at 0
         ck = torch.load(args.init)
         src = ck["model"]
+        arch.adapt_gains(src, start_lambdas, lambdas)
         own = model.state_dict()
         take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(take, strict=False)
@@ -147,7 +170,7 @@ def main():
               f"({state['base']})", flush=True)
     elif args.init:
         import export
-        export.load_lvcm_into(model, args.init)
+        export.load_lvcm_into(model, args.init, lambdas=start_lambdas)
         state = export.read_train_state(args.init)
         print(f"initialised from {args.init} (step {state['step']})", flush=True)
     for g in opt.param_groups:
