@@ -71,6 +71,8 @@ void lvcrd_av_log_level(int verbose);
 
 /* An lvc model through the public API (rd_codec_lvc.c): params are
  * qualities 0..100 or, with target_bpp, target bits per pixel. */
+/* Closes the decoders lvc codecs keep across images (end of a run). */
+void lvcrd_lvc_release(void);
 int lvcrd_lvc_codec_setup(const char *model, int target_bpp, int threads,
                           LvcRdCodec *c, char *note, size_t note_size);
 

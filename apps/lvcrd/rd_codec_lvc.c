@@ -10,11 +10,57 @@
 #include "lvc/lvc.h"
 #include "apps/lvcrd/rd_codec.h"
 
+/* One decoder per lvc codec of the run, kept across images so that the
+ * decode times are those of an image, not of loading the model (the first
+ * use of each decodes its first stream once untimed). Closed by
+ * lvcrd_lvc_release(). */
+#define MAX_DECODERS 16
+static struct {
+    const LvcRdCodec *codec;
+    LvcDecoder *dec;
+} decoders[MAX_DECODERS];
+
+void lvcrd_lvc_release(void)
+{
+    for (int i = 0; i < MAX_DECODERS; i++) {
+        lvc_decoder_close(&decoders[i].dec);
+        decoders[i].codec = NULL;
+    }
+}
+
+/* The kept decoder of c, opened on first use (*fresh = 1 then). */
+static int kept_decoder(const LvcRdCodec *c, LvcDecoder **dec, int *fresh)
+{
+    int free_slot = -1;
+    *fresh = 0;
+    for (int i = 0; i < MAX_DECODERS; i++) {
+        if (decoders[i].codec == c && decoders[i].dec) {
+            *dec = decoders[i].dec;
+            return 0;
+        }
+        if (!decoders[i].dec && free_slot < 0)
+            free_slot = i;
+    }
+    LvcDecoderSettings ds;
+    lvc_decoder_default_settings(&ds);
+    ds.threads = c->threads;
+    int ret = lvc_decoder_open(dec, &ds);
+    if (ret < 0)
+        return ret;
+    if (free_slot >= 0) {
+        decoders[free_slot].codec = c;
+        decoders[free_slot].dec = *dec;
+    }
+    *fresh = 1;
+    return free_slot >= 0 ? 0 : 1;  /* 1: not kept, the caller closes it */
+}
+
 static int lvc_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
                     LvcRdImage *rec, LvcRdCoded *res, char *err, size_t err_size)
 {
     LvcEncoder *enc = NULL;
     LvcDecoder *dec = NULL;
+    int close_dec = 0, fresh = 0;
     LvcImage out = { 0 };
     uint8_t *stream = NULL;
     size_t size = 0;
@@ -37,24 +83,32 @@ static int lvc_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
     else
         es.quality = (float)param;
 
-    const double t0 = lvcrd_now();
+    /* opening the encoder loads the model: not part of the image's time */
     if ((ret = lvc_encoder_open(&enc, &es)) < 0) {
         snprintf(err, err_size, "lvc_encoder_open: %s", lvc_error_string(ret));
         goto error;
     }
+    const double t0 = lvcrd_now();
     if ((ret = lvc_encode_image(enc, &in, &stream, &size)) < 0) {
         snprintf(err, err_size, "lvc_encode_image: %s", lvc_error_string(ret));
         goto error;
     }
     const double t1 = lvcrd_now();
 
-    LvcDecoderSettings ds;
-    lvc_decoder_default_settings(&ds);
-    ds.threads = c->threads;
-    if ((ret = lvc_decoder_open(&dec, &ds)) < 0) {
+    if ((ret = kept_decoder(c, &dec, &fresh)) < 0) {
         snprintf(err, err_size, "lvc_decoder_open: %s", lvc_error_string(ret));
         goto error;
     }
+    close_dec = ret == 1;
+    if (fresh) {
+        /* the first decode loads the model: untimed */
+        if ((ret = lvc_decode_image(dec, stream, size, &out)) < 0) {
+            snprintf(err, err_size, "lvc_decode_image: %s", lvc_error_string(ret));
+            goto error;
+        }
+        lvc_image_free(&out);
+    }
+    const double t2a = lvcrd_now();
     if ((ret = lvc_decode_image(dec, stream, size, &out)) < 0) {
         snprintf(err, err_size, "lvc_decode_image: %s", lvc_error_string(ret));
         goto error;
@@ -77,13 +131,14 @@ static int lvc_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
                3 * (size_t)out.width);
     res->bytes = size;
     res->enc_s = t1 - t0;
-    res->dec_s = t2 - t1;
+    res->dec_s = t2 - t2a;
     ret = 0;
 error:
     lvc_image_free(&out);
     free(stream);
     lvc_encoder_close(&enc);
-    lvc_decoder_close(&dec);
+    if (close_dec)
+        lvc_decoder_close(&dec);
     return ret;
 }
 

@@ -929,6 +929,7 @@ int lvcrd_main(int argc, char **argv)
         fprintf(stderr, "lvcrd: no codec produced a complete curve (see %s/notes.txt)\n",
                 r->o.outdir);
 end:
+    lvcrd_lvc_release();
     lvcrd_store_close(&store);
     if (r->notes_file)
         fclose(r->notes_file);
