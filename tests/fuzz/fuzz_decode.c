@@ -2,8 +2,11 @@
  * Fuzz target: whole-file decode through the public API
  * (lvc_decode_image), with max_pixels = 2^16 so that one run stays short.
  *
- * The decoder is opened once (model loading is the slow part) and reused,
- * as an application decoding many files would. A mutant that fails on a
+ * One decoder per embedded model is opened and warmed up once (model
+ * loading is the slow part) and reused, as an application decoding many
+ * files would; a stream goes to the decoder of the model it names (the
+ * default model's when its header does not parse), so every run starts
+ * and ends with the same memory in use. A mutant that fails on a
  * CRC or on the model is retried with the default model's id and weights
  * hash written into its header and its CRCs rewritten, so the header
  * rules, the tile geometry, the rANS payloads and the alpha planes get
@@ -20,30 +23,35 @@
 
 #define FUZZ_MAX_PIXELS (UINT64_C(1) << 16)
 
-static LvcDecoder *dec;
+#define MAX_MODELS 16
+static struct {
+    uint32_t id;
+    LvcDecoder *dec;
+} decs[MAX_MODELS];
+static int num_decs;
+static int default_dec;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* A decoder with model `name` loaded (by decoding a small stream of it),
+ * so that later runs start from the same memory in use. */
+static LvcDecoder *warm_decoder(const char *name, LvcBackend *backend)
 {
-    (void)argc;
-    (void)argv;
-    lvc_log_set_level(LVC_LOG_QUIET);
     LvcDecoderSettings s;
     lvc_decoder_default_settings(&s);
     s.threads = 1;
-    s.backend = LVC_BACKEND_CPU;
+    s.backend = *backend;
     s.max_pixels = FUZZ_MAX_PIXELS;
+    LvcDecoder *dec = NULL;
     if (lvc_decoder_open(&dec, &s) < 0) {
         /* A build without the CPU backend still has the reference one. */
-        s.backend = LVC_BACKEND_REF;
+        *backend = s.backend = LVC_BACKEND_REF;
         if (lvc_decoder_open(&dec, &s) < 0)
             lvc_fuzz_fail("cannot open a decoder");
     }
-    /* Load the model now (the first decode of a stream that names it would
-     * do so), so that every run starts from the same memory in use. */
     LvcEncoderSettings es;
     lvc_encoder_default_settings(&es);
     es.threads = 1;
     es.backend = s.backend;
+    es.model = name;
     LvcEncoder *enc = NULL;
     LvcImage img;
     uint8_t *buf = NULL;
@@ -59,11 +67,43 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     lvc_image_free(&img);
     free(buf);
     lvc_encoder_close(&enc);
+    return dec;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    lvc_log_set_level(LVC_LOG_QUIET);
+    LvcBackend backend = LVC_BACKEND_CPU;
+    const char *def = lvc_model_default();
+    for (int i = 0; i < lvc_model_count() && num_decs < MAX_MODELS; i++) {
+        const LvcModelInfo *m = lvc_model_info(i);
+        if (def && !strcmp(m->name, def))
+            default_dec = num_decs;
+        decs[num_decs].id = m->id;
+        decs[num_decs].dec = warm_decoder(m->name, &backend);
+        num_decs++;
+    }
+    if (!num_decs)
+        lvc_fuzz_fail("no model in this build");
     return 0;
+}
+
+/* The decoder of the model the stream names, else the default one. */
+static LvcDecoder *decoder_for(const uint8_t *buf, size_t size)
+{
+    LvcStreamInfo info;
+    if (lvc_stream_info(buf, size, &info) == 0)
+        for (int i = 0; i < num_decs; i++)
+            if (decs[i].id == info.model_id)
+                return decs[i].dec;
+    return decs[default_dec].dec;
 }
 
 static int run_one(const uint8_t *buf, size_t size)
 {
+    LvcDecoder *dec = decoder_for(buf, size);
     LvcImage img;
     memset(&img, 0xa5, sizeof(img));
     const int ret = lvc_decode_image(dec, buf, size, &img);
