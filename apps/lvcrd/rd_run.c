@@ -636,7 +636,8 @@ static int write_outputs(Run *r)
                  cr->codec.description, r->num_images, r->o.dataset);
         snprintf(c->param_name, sizeof(c->param_name), "%s", cr->codec.param_name);
         c->macs_per_pixel = cr->codec.macs_per_pixel;
-        c->threads = cr->codec.threads;
+        /* c->threads stays that of the points (resumed points keep the
+         * thread count they were measured with) */
         if (c->n == 0)
             continue;
         sanitize(cr->codec.name, fname, sizeof(fname));
