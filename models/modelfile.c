@@ -511,8 +511,6 @@ int lvc_modelfile_get(const LvcModelFile *mf, const char *name, LvcModelDType dt
     return 0;
 }
 
-/* Convert tensor t to floats into out (f32 possibly unaligned / on a
- * big-endian host, or f16). */
 /* An I8 tensor NAME stands for floats with the per-output-channel scales
  * of the F32 tensor NAME.qscale (doc/model-file.md, "Quantized float
  * tensors"): value = (float)q * qscale[index / (nelems / shape[0])]. */
@@ -538,19 +536,26 @@ static int qscale_of(const LvcModelFile *mf, const LvcModelTensor *t, const LvcM
     return 0;
 }
 
-/* The values of an F32, F16 or (with its scales) I8 tensor as floats. */
+/* The values of an F32 (unaligned or on a big-endian host), F16 or (with
+ * its scales) I8 tensor as floats. */
 static void to_f32(const LvcModelTensor *t, const LvcModelTensor *qscale, float *out)
 {
     const uint8_t *p = t->data;
-    const uint64_t per = qscale ? t->nelems / t->shape[0] : 0;
+    if (t->dtype == LVC_MT_I8) {
+        /* one scale per output channel: a run of nelems / shape[0] values */
+        const uint64_t per = t->nelems / t->shape[0];
+        for (uint32_t o = 0; o < t->shape[0]; o++) {
+            const uint32_t u = rd32((const uint8_t *)qscale->data + 4 * (size_t)o);
+            float scale;
+            memcpy(&scale, &u, 4);
+            for (uint64_t i = o * per; i < (o + 1) * per; i++)
+                out[i] = (float)(int8_t)p[i] * scale;
+        }
+        return;
+    }
     for (uint64_t i = 0; i < t->nelems; i++) {
         if (t->dtype == LVC_MT_F16) {
             out[i] = lvc_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-        } else if (t->dtype == LVC_MT_I8) {
-            const uint32_t u = rd32((const uint8_t *)qscale->data + 4 * (i / per));
-            float scale;
-            memcpy(&scale, &u, 4);
-            out[i] = (float)(int8_t)p[i] * scale;
         } else {
             uint32_t u = rd32(p + 4 * i);
             memcpy(&out[i], &u, 4);

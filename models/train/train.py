@@ -124,10 +124,13 @@ def main():
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     # rate levels: --lambdas, else those of what we start from
     start_lambdas = None
+    start_ck = None  # the checkpoint we resume or transfer from, loaded once
     if os.path.exists(ckpt_path):
-        start_lambdas = torch.load(ckpt_path)["args"].get("lambdas_used")
+        start_ck = torch.load(ckpt_path)
     elif args.init and args.init.endswith(".pt"):
-        start_lambdas = torch.load(args.init)["args"].get("lambdas_used")
+        start_ck = torch.load(args.init)
+    if start_ck is not None:
+        start_lambdas = start_ck["args"].get("lambdas_used")
     elif args.init:
         import lvcm
         start_lambdas = arch.parse_lambdas(lvcm.read(args.init)[1].get("lambdas"))
@@ -143,7 +146,7 @@ def main():
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     state = {"step": 0, "images": 0, "cpu_s": 0.0, "wall_s": 0.0}
     if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path)
+        ck = start_ck
         changed = arch.adapt_gains(ck["model"], start_lambdas, lambdas)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
@@ -157,7 +160,7 @@ def main():
     elif args.init and args.init.endswith(".pt"):
         # transfer from another architecture's checkpoint: every tensor whose
         # name and shape match (g_a, g_s, h_a, gains, ...); steps start at 0
-        ck = torch.load(args.init)
+        ck = start_ck
         src = ck["model"]
         arch.adapt_gains(src, start_lambdas, lambdas)
         own = model.state_dict()
