@@ -24,6 +24,9 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--images", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--float-weights", choices=("fp32", "fp16", "int8"), default="fp32",
+                    help="evaluate with the float layers stored as export.py would "
+                         "(int8 per output channel, or fp16)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ck = torch.load(os.path.join(args.run, "ckpt.pt"))
@@ -32,6 +35,19 @@ def main():
                        lambdas=a.get("lambdas_used"))
     model.load_state_dict(ck["model"])
     model.eval()
+    if args.float_weights != "fp32":
+        import export
+        sd = model.state_dict()
+        for k, v in sd.items():
+            if not k.startswith(("g_a.", "g_s.", "h_a.")):
+                continue
+            if args.float_weights == "int8" and k.endswith(".weight") and v.dim() == 4:
+                q, scale = export.quantize_int8(v.numpy())
+                w = q.astype(np.float32) * scale.reshape((-1,) + (1,) * (v.dim() - 1))
+                sd[k] = torch.from_numpy(w)
+            elif k.endswith((".weight", ".bias")):
+                sd[k] = v.half().float()
+        model.load_state_dict(sd)
     files = sorted(f for f in os.listdir(args.data) if f.lower().endswith((".jpg", ".png")))
     files = files[: args.images]
     L = len(model.lambdas)
