@@ -86,7 +86,7 @@ static int select_model(LvcDecoder *d, const LvcContainer *ct)
         return 0;
     lvc_model_close(&d->model, d->nn);
     d->entry = NULL;
-    if ((ret = lvc_model_open(&d->model, e->info.name, d->nn)) < 0)
+    if ((ret = lvc_model_open(&d->model, e->info.name, LVC_MODEL_DECODER_ONLY, d->nn)) < 0)
         return ret;
     d->entry = e;
     return 0;

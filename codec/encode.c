@@ -60,7 +60,7 @@ int lvc_encoder_open(LvcEncoder **enc, const LvcEncoderSettings *s)
     int ret = lvc_nn_open(&c->nn, s->backend, s->threads);
     if (ret < 0)
         goto error;
-    if ((ret = lvc_model_open(&c->model, e->info.name, c->nn)) < 0)
+    if ((ret = lvc_model_open(&c->model, e->info.name, 0, c->nn)) < 0)
         goto error;
     *enc = c;
     return 0;

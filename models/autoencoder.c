@@ -90,6 +90,46 @@ static int load_gdn(LvcNn *nn, const LvcModelFile *mf, const char *prefix, LvcGd
     return ret;
 }
 
+/* Tensor "prefix.suffix" present as a float tensor (f32, f16 or i8 with
+ * valid scales) of ndim dimensions, in *t. */
+static int find_float(const LvcModelFile *mf, const char *prefix, const char *suffix, int ndim,
+                      const LvcModelTensor **t)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "%s.%s", prefix, suffix);
+    *t = lvc_modelfile_find(mf, name);
+    if (!*t || (*t)->ndim != ndim)
+        return LVC_ERR_MODEL_FILE;
+    return lvc_modelfile_check_float(mf, *t);
+}
+
+/* The structural checks load_conv / load_gdn make of a layer that a decoder
+ * leaves out (the encoder's g_a, h_a): names, dtypes, shapes. The values
+ * are not read. */
+static int check_conv(const LvcModelFile *mf, const char *prefix)
+{
+    const LvcModelTensor *w, *b;
+    int ret;
+    if ((ret = find_float(mf, prefix, "weight", 4, &w)) < 0 ||
+        (ret = find_float(mf, prefix, "bias", 1, &b)) < 0)
+        return ret;
+    if (b->shape[0] != w->shape[0] || w->shape[2] != w->shape[3] || (w->shape[2] & 1) == 0)
+        return LVC_ERR_MODEL_FILE;
+    return 0;
+}
+
+static int check_gdn(const LvcModelFile *mf, const char *prefix, int c)
+{
+    const LvcModelTensor *beta, *gamma;
+    int ret;
+    if ((ret = find_float(mf, prefix, "beta", 1, &beta)) < 0 ||
+        (ret = find_float(mf, prefix, "gamma", 2, &gamma)) < 0)
+        return ret;
+    if ((int)beta->shape[0] != c || (int)gamma->shape[0] != c || (int)gamma->shape[1] != c)
+        return LVC_ERR_MODEL_FILE;
+    return 0;
+}
+
 /* Integer conv k x k (odd k), stride 1, "same" padding, ReLU optional. */
 static int load_qconv(LvcNn *nn, const LvcModelFile *mf, const char *prefix, int relu,
                       LvcNnLayer **out, int *cout)
@@ -272,8 +312,9 @@ static int load_contexts(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
     return 0;
 }
 
-int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
+int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, unsigned flags, LvcNn *nn)
 {
+    const int enc = !(flags & LVC_MODEL_DECODER_ONLY);
     int64_t N, M, out_fa = 0;
     const char *arch = NULL;
     int ret;
@@ -310,18 +351,21 @@ int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn)
     static const char *const gsg[3] = { "g_s.1", "g_s.3", "g_s.5" };
     static const char *const ha[3] = { "h_a.0", "h_a.2", "h_a.4" };
     static const char *const hs[3] = { "h_s.0", "h_s.1", "h_s.2" };
+    m->decoder_only = !enc;
     for (int i = 0; i < 4; i++) {
-        if ((ret = load_conv(nn, mf, ga[i], 2, &m->ga_conv[i])) < 0 ||
+        if ((ret = enc ? load_conv(nn, mf, ga[i], 2, &m->ga_conv[i]) : check_conv(mf, ga[i])) < 0 ||
             (ret = load_conv(nn, mf, gs[i], 1, &m->gs_conv[i])) < 0)
             return ret;
     }
     for (int i = 0; i < 3; i++) {
-        if ((ret = load_gdn(nn, mf, gag[i], LVC_GDN, m->N, &m->ga_gdn[i])) < 0 ||
+        if ((ret = enc ? load_gdn(nn, mf, gag[i], LVC_GDN, m->N, &m->ga_gdn[i])
+                       : check_gdn(mf, gag[i], m->N)) < 0 ||
             (ret = load_gdn(nn, mf, gsg[i], LVC_IGDN, m->N, &m->gs_igdn[i])) < 0)
             return ret;
         if (!m->has_hyper)
             continue;
-        if ((ret = load_conv(nn, mf, ha[i], i == 0 ? 1 : 2, &m->ha_conv[i])) < 0)
+        if ((ret = enc ? load_conv(nn, mf, ha[i], i == 0 ? 1 : 2, &m->ha_conv[i])
+                       : check_conv(mf, ha[i])) < 0)
             return ret;
         int cout;
         if ((ret = load_qconv(nn, mf, hs[i], i < 2, &m->hs_conv[i], &cout)) < 0)

@@ -100,8 +100,8 @@ int lvc_model_scratch_reserve(const LvcModel *m, LvcNn *nn, LvcModelScratch *s, 
 int lvc_model_analysis(const LvcModel *m, LvcNn *nn, LvcModelScratch *scratch,
                        const LvcTensor *x, LvcTensor *y)
 {
-    if (x->c != 3 || x->h % 16 || x->w % 16 || y->c != m->M || y->h != x->h / 16 ||
-        y->w != x->w / 16)
+    if (m->decoder_only || x->c != 3 || x->h % 16 || x->w % 16 || y->c != m->M ||
+        y->h != x->h / 16 || y->w != x->w / 16)
         return LVC_ERR_INVALID_ARG;
     LvcTensor a = { 0 }, b = { 0 };
     LvcModelScratch own = { 0 };
@@ -130,8 +130,8 @@ end:
 
 int lvc_model_hyper_analysis(const LvcModel *m, LvcNn *nn, const LvcTensor *y, LvcTensor *z)
 {
-    if (!m->has_hyper || y->c != m->M || y->h % 4 || y->w % 4 || z->c != m->N || z->h != y->h / 4 ||
-        z->w != y->w / 4)
+    if (m->decoder_only || !m->has_hyper || y->c != m->M || y->h % 4 || y->w % 4 ||
+        z->c != m->N || z->h != y->h / 4 || z->w != y->w / 4)
         return LVC_ERR_INVALID_ARG;
     LvcTensor a = { 0 }, b = { 0 };
     int ret;
@@ -366,9 +366,10 @@ void lvc_model_close(LvcModel **pm, LvcNn *nn)
     *pm = NULL;
 }
 
-int lvc_model_open_mem(LvcModel **pm, const uint8_t *blob, size_t size, LvcNn *nn)
+int lvc_model_open_mem(LvcModel **pm, const uint8_t *blob, size_t size, unsigned flags,
+                       LvcNn *nn)
 {
-    if (!pm || !blob)
+    if (!pm || !blob || (flags & ~(unsigned)LVC_MODEL_DECODER_ONLY))
         return LVC_ERR_INVALID_ARG;
     *pm = NULL;
     LvcModel *m = lvc_calloc(1, sizeof(*m));
@@ -378,7 +379,7 @@ int lvc_model_open_mem(LvcModel **pm, const uint8_t *blob, size_t size, LvcNn *n
     int ret = lvc_modelfile_open_mem(blob, size, &mf);
     if (ret < 0)
         goto error;
-    if ((ret = lvc_autoencoder_load(m, mf, nn)) < 0)
+    if ((ret = lvc_autoencoder_load(m, mf, flags, nn)) < 0)
         goto error;
     if (m->has_hyper &&
         (ret = lvc_cdf_set_default(&m->y_cdf, LVC_DIST_GAUSSIAN, LVC_Y_CDF_PREC)) < 0)
@@ -392,7 +393,7 @@ error:
     return ret;
 }
 
-int lvc_model_open(LvcModel **pm, const char *name, LvcNn *nn)
+int lvc_model_open(LvcModel **pm, const char *name, unsigned flags, LvcNn *nn)
 {
     if (!pm)
         return LVC_ERR_INVALID_ARG;
@@ -400,7 +401,7 @@ int lvc_model_open(LvcModel **pm, const char *name, LvcNn *nn)
     const LvcRegistryEntry *e = lvc_registry_by_name(name);
     if (!e)
         return LVC_ERR_MODEL_UNKNOWN;
-    int ret = lvc_model_open_mem(pm, e->blob, e->size, nn);
+    int ret = lvc_model_open_mem(pm, e->blob, e->size, flags, nn);
     if (ret < 0)
         return ret;
     if ((*pm)->arch != e->arch) {

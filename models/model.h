@@ -70,19 +70,27 @@ typedef struct LvcModel {
     LvcCdfSet z_cdf;                     /* one table per z channel */
     LvcCdfSet y_cdf;                     /* Gaussian tables by scale index, or
                                           * (factorized) one table per channel */
+    int decoder_only;                    /* g_a and h_a not loaded */
 } LvcModel;
+
+/* Model open flags. LVC_MODEL_DECODER_ONLY leaves out the encoder's layers
+ * (g_a, h_a): their tensors are checked (present, shapes) but not converted
+ * or prepared, which halves a decoder's start-up; analysis then fails with
+ * LVC_ERR_INVALID_ARG. */
+enum { LVC_MODEL_DECODER_ONLY = 1 << 0 };
 
 /* Open the registered model `name` (NULL = default) on nn. On success *m
  * is owned by the caller (lvc_model_close with the same nn); on failure
  * *m is NULL. */
-int lvc_model_open(LvcModel **m, const char *name, LvcNn *nn);
+int lvc_model_open(LvcModel **m, const char *name, unsigned flags, LvcNn *nn);
 /* The same from a .lvcm in memory (borrowed until close returns; info is
  * NULL): tests and tools use it for models that are not embedded. */
-int lvc_model_open_mem(LvcModel **m, const uint8_t *blob, size_t size, LvcNn *nn);
+int lvc_model_open_mem(LvcModel **m, const uint8_t *blob, size_t size, unsigned flags,
+                       LvcNn *nn);
 void lvc_model_close(LvcModel **m, LvcNn *nn);
 
 /* Architecture loaders (models/<arch>.c): fill m from a weight file. */
-int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, LvcNn *nn);
+int lvc_autoencoder_load(LvcModel *m, const LvcModelFile *mf, unsigned flags, LvcNn *nn);
 
 /* Gain vectors for a quality in [0, 100] (log-linear interpolation between
  * the trained levels). gain and inv_gain have M entries. */

@@ -182,7 +182,7 @@ static struct {
 static int num_statics;
 static pthread_mutex_t statics_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int lvc_modelfile_add_static(const uint8_t *buf, size_t size)
+int lvc_modelfile_add_static(const uint8_t *buf, size_t size, int verified)
 {
     int ret = 0;
     if (!buf)
@@ -197,7 +197,7 @@ int lvc_modelfile_add_static(const uint8_t *buf, size_t size)
     }
     statics[num_statics].buf = buf;
     statics[num_statics].size = size;
-    statics[num_statics].verified = 0;
+    statics[num_statics].verified = !!verified;
     num_statics++;
 end:
     pthread_mutex_unlock(&statics_lock);
@@ -573,6 +573,14 @@ static int float_source(const LvcModelFile *mf, const LvcModelTensor *t,
     if (t->dtype == LVC_MT_I8)
         return qscale_of(mf, t, qscale);
     return LVC_ERR_MODEL_FILE;
+}
+
+int lvc_modelfile_check_float(const LvcModelFile *mf, const LvcModelTensor *t)
+{
+    const LvcModelTensor *qscale;
+    if (!mf || !t)
+        return LVC_ERR_INVALID_ARG;
+    return float_source(mf, t, &qscale);
 }
 
 static int in_place_ok(const LvcModelTensor *t)

@@ -88,10 +88,13 @@ int lvc_modelfile_open_mem_flags(const uint8_t *buf, size_t size, unsigned flags
                                  LvcModelFile **mf);
 /* Declare buf (size bytes) immutable for the life of the process, as the
  * weights linked into the library are. Opening exactly this buffer then
- * checks its hash on the first successful open only, not on every one.
- * Nothing is read here. LVC_ERR_LIMIT beyond 16 buffers (later ones are
- * simply verified on every open); registering twice is a no-op. */
-int lvc_modelfile_add_static(const uint8_t *buf, size_t size);
+ * checks its hash on the first successful open only, not on every one, or
+ * never when `verified` says it was checked already (the registry's
+ * embedded weights: models/weights_stamp.sh checks every trailer at build
+ * time, and the bytes are the library's read-only data). Nothing is read
+ * here. LVC_ERR_LIMIT beyond 16 buffers (later ones are simply verified on
+ * every open); registering twice is a no-op. */
+int lvc_modelfile_add_static(const uint8_t *buf, size_t size, int verified);
 /* Map a file read-only and open it as above (LVC_ERR_IO when it cannot be
  * opened or mapped). The mapping is released by lvc_modelfile_close. */
 int lvc_modelfile_open_path(const char *path, LvcModelFile **mf);
@@ -106,6 +109,11 @@ int lvc_modelfile_count(const LvcModelFile *mf);
 const LvcModelTensor *lvc_modelfile_tensor_at(const LvcModelFile *mf, int i);
 /* Tensor by name (binary search); NULL when absent. */
 const LvcModelTensor *lvc_modelfile_find(const LvcModelFile *mf, const char *name);
+
+/* 0 when t (a tensor of mf) can be read as floats: f32, f16, or i8 with a
+ * valid NAME.qscale; LVC_ERR_MODEL_FILE otherwise. Reads no tensor data
+ * beyond the scales. */
+int lvc_modelfile_check_float(const LvcModelFile *mf, const LvcModelTensor *t);
 
 /* Copy of the descriptor of tensor name, which must exist (else
  * LVC_ERR_MODEL_FILE) with exactly this dtype (else LVC_ERR_MODEL_FILE).

@@ -98,8 +98,11 @@ static void add(const char *name, uint32_t id, LvcArch arch, const char *desc,
      * is a build bug, and leaving the model out beats naming it wrongly. */
     if (parse_hash(hash_hex, e->info.weights_hash) < 0)
         return;
-    lvc_modelfile_add_static(blob, e->size);
-    /* Only the metadata is needed here; the model open verifies the hash. */
+    /* weights_stamp.sh checked this file's trailer hash when it stamped the
+     * hash above, and the blob is read-only data of this library: hashing
+     * 11 MB again at every process start would only repeat the answer. */
+    lvc_modelfile_add_static(blob, e->size, 1);
+    /* Only the metadata is needed here. */
     LvcModelFile *mf = NULL;
     int64_t N = 0, M = 0;
     if (lvc_modelfile_open_mem_flags(e->blob, e->size, LVC_MODELFILE_NO_VERIFY, &mf) == 0 &&

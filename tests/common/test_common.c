@@ -150,6 +150,52 @@ START_TEST(test_alloc_limit)
 }
 END_TEST
 
+/* Blocks of 2 MiB and more are mapped on their own (huge pages where
+ * granted): alignment, contents through realloc in and out of that size,
+ * accounting and the cap behave as for small blocks. */
+START_TEST(test_alloc_big_blocks)
+{
+    const size_t base = lvc_mem_in_use();
+    const size_t big = (size_t)3 << 20;
+    uint8_t *p = lvc_aligned_malloc(big, 64);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq((uintptr_t)p % 64, 0);
+    ck_assert_uint_ge(lvc_mem_in_use(), base + big);
+    ck_assert_uint_le(lvc_mem_in_use(), base + big + 8192);   /* padding is not charged */
+    for (size_t i = 0; i < big; i++)
+        p[i] = (uint8_t)(i * 31 + 7);
+    lvc_free(p);
+    ck_assert_uint_eq(lvc_mem_in_use(), base);
+
+    uint8_t *q = lvc_malloc(1000);
+    ck_assert_ptr_nonnull(q);
+    for (int i = 0; i < 1000; i++)
+        q[i] = (uint8_t)i;
+    q = lvc_realloc(q, big);                                  /* small -> big */
+    ck_assert_ptr_nonnull(q);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_uint_eq(q[i], (uint8_t)i);
+    memset(q + 1000, 0xab, big - 1000);
+    q = lvc_realloc(q, 2 * big);                              /* big -> bigger */
+    ck_assert_ptr_nonnull(q);
+    ck_assert_uint_eq(q[999], (uint8_t)999);
+    ck_assert_uint_eq(q[big - 1], 0xab);
+    q = lvc_realloc(q, 500);                                  /* big -> small */
+    ck_assert_ptr_nonnull(q);
+    ck_assert_uint_eq(q[499], (uint8_t)499);
+    lvc_free(q);
+    ck_assert_uint_eq(lvc_mem_in_use(), base);
+
+    lvc_mem_set_limit(base + big);
+    ck_assert_ptr_null(lvc_malloc(big));                      /* the header does not fit */
+    ck_assert_uint_eq(lvc_mem_in_use(), base);
+    lvc_mem_set_limit(0);
+    lvc_mem_fail_after(0);
+    ck_assert_ptr_null(lvc_malloc(big));
+    ck_assert_uint_eq(lvc_mem_in_use(), base);
+}
+END_TEST
+
 START_TEST(test_alloc_fail_injection)
 {
     lvc_mem_fail_after(0);
@@ -526,6 +572,7 @@ int main(void)
     tcase_add_test(tc, test_alloc_overflow);
     tcase_add_test(tc, test_alloc_limit);
     tcase_add_test(tc, test_alloc_fail_injection);
+    tcase_add_test(tc, test_alloc_big_blocks);
     tcase_add_test(tc, test_aligned_and_realloc);
     tcase_add_test(tc, test_arena);
     tcase_add_test(tc, test_pool);

@@ -141,7 +141,7 @@ static void parity_on(const char *name, LvcBackend be)
     LvcNn *nn = NULL;
     ck_assert_int_eq(lvc_nn_open(&nn, be, 2), 0);
     LvcModel *m = NULL;
-    ck_assert_int_eq(lvc_model_open(&m, name, nn), 0);
+    ck_assert_int_eq(lvc_model_open(&m, name, 0, nn), 0);
 
     LvcModelTensor x, y, zhat = { 0 }, params = { 0 }, yhat, xhat;
     ck_assert_int_eq(lvc_modelfile_tensor_f32(fx, "x", &x), 0);
@@ -441,6 +441,44 @@ static uint8_t *read_all(const char *path, size_t *size)
     return b;
 }
 
+/* A decoder's model leaves out g_a and h_a (not converted, not prepared)
+ * and refuses to run them; an unknown open flag is refused. */
+START_TEST(test_decoder_only)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tiny_%s.lvcm", fixture_dir, tiny_archs[_i]);
+    size_t size;
+    uint8_t *blob = read_all(path, &size);
+    LvcNn *nn = NULL;
+    ck_assert_int_eq(lvc_nn_open(&nn, LVC_BACKEND_CPU, 1), 0);
+    LvcModel *m = NULL;
+    ck_assert_int_eq(lvc_model_open_mem(&m, blob, size, 1u << 5, nn), LVC_ERR_INVALID_ARG);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(lvc_model_open_mem(&m, blob, size, LVC_MODEL_DECODER_ONLY, nn), 0);
+    ck_assert_int_eq(m->decoder_only, 1);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_ptr_null(m->ga_conv[i]);
+        ck_assert_ptr_nonnull(m->gs_conv[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_null(m->ha_conv[i]);
+        ck_assert_ptr_null(m->ga_gdn[i]);
+    }
+    LvcTensor x = { 0 }, y = { 0 }, z = { 0 };
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &x, 3, 64, 64, LVC_NN_F32, 0), 0);
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &y, m->M, 4, 4, LVC_NN_F32, 0), 0);
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &z, m->N, 1, 1, LVC_NN_F32, 0), 0);
+    ck_assert_int_eq(lvc_model_analysis(m, nn, NULL, &x, &y), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_model_hyper_analysis(m, nn, &y, &z), LVC_ERR_INVALID_ARG);
+    lvc_nn_tensor_free(nn, &x);
+    lvc_nn_tensor_free(nn, &y);
+    lvc_nn_tensor_free(nn, &z);
+    lvc_model_close(&m, nn);
+    lvc_nn_close(&nn);
+    free(blob);
+}
+END_TEST
+
 START_TEST(test_tiny_arch)
 {
     char path[1024];
@@ -455,7 +493,7 @@ START_TEST(test_tiny_arch)
         LvcNn *nn = NULL;
         ck_assert_int_eq(lvc_nn_open(&nn, be ? LVC_BACKEND_REF : LVC_BACKEND_CPU, 2), 0);
         LvcModel *m = NULL;
-        ck_assert_int_eq(lvc_model_open_mem(&m, blob, size, nn), 0);
+        ck_assert_int_eq(lvc_model_open_mem(&m, blob, size, 0, nn), 0);
         const size_t n = (size_t)m->M * g.hl * g.wl;
         LvcTensor y = { 0 }, yhat = { 0 };
         y.c = yhat.c = m->M;
@@ -526,6 +564,7 @@ static Suite *models_suite(void)
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_every_model);
     tcase_add_loop_test(tc, test_tiny_arch, 0, (int)(sizeof(tiny_archs) / sizeof(tiny_archs[0])));
+    tcase_add_loop_test(tc, test_decoder_only, 0, (int)(sizeof(tiny_archs) / sizeof(tiny_archs[0])));
     tcase_add_test(tc, test_rate_control);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);

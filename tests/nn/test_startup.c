@@ -106,17 +106,17 @@ START_TEST(test_static_verified_once)
     uint8_t *b = make_file(), *bad = make_file();
     LvcModelFile *mf = NULL;
 
-    ck_assert_int_eq(lvc_modelfile_add_static(NULL, 1), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_modelfile_add_static(NULL, 1, 0), LVC_ERR_INVALID_ARG);
 
     /* A corrupt static buffer is refused on every open: only a successful
      * verification is remembered. */
     bad[F_DATA] ^= 1;
-    ck_assert_int_eq(lvc_modelfile_add_static(bad, F_SIZE), 0);
-    ck_assert_int_eq(lvc_modelfile_add_static(bad, F_SIZE), 0);   /* no-op */
+    ck_assert_int_eq(lvc_modelfile_add_static(bad, F_SIZE, 0), 0);
+    ck_assert_int_eq(lvc_modelfile_add_static(bad, F_SIZE, 0), 0);   /* no-op */
     ck_assert_int_eq(lvc_modelfile_open_mem(bad, F_SIZE, &mf), LVC_ERR_CRC);
     ck_assert_int_eq(lvc_modelfile_open_mem(bad, F_SIZE, &mf), LVC_ERR_CRC);
 
-    ck_assert_int_eq(lvc_modelfile_add_static(b, F_SIZE), 0);
+    ck_assert_int_eq(lvc_modelfile_add_static(b, F_SIZE, 0), 0);
     ck_assert_int_eq(lvc_modelfile_open_mem(b, F_SIZE, &mf), 0);
     lvc_modelfile_close(&mf);
     /* Verified once: a later change to the (promised immutable) bytes is
@@ -132,6 +132,17 @@ START_TEST(test_static_verified_once)
     ck_assert_int_eq(lvc_modelfile_open_mem(copy, F_SIZE, &mf), LVC_ERR_CRC);
     ck_assert_int_eq(lvc_modelfile_open_mem(b, F_SIZE - 1, &mf), LVC_ERR_TRUNCATED);
     free(copy);
+
+    /* Registered as verified elsewhere (the build's check of embedded
+     * weights): never hashed, so even a damaged copy opens; the trailer is
+     * taken as its hash. */
+    uint8_t *pre = make_file();
+    pre[F_DATA + 3] ^= 0x08;
+    ck_assert_int_eq(lvc_modelfile_add_static(pre, F_SIZE, 1), 0);
+    ck_assert_int_eq(lvc_modelfile_open_mem(pre, F_SIZE, &mf), 0);
+    ck_assert_mem_eq(lvc_modelfile_hash(mf), pre + F_SIZE - 32, 32);
+    lvc_modelfile_close(&mf);
+    free(pre);
     free(b);
     free(bad);
 }
