@@ -85,7 +85,17 @@ static void uncharge(size_t n)
  * ("madvise" mode): one fault per 2 MiB where the system grants them, the
  * same 4 KiB pages where it does not. Such a block's header has offset 0;
  * total is its mapping's length, charged in full. */
-#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define LVC_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define LVC_SANITIZED 1
+#endif
+/* Sanitizer builds keep every block in malloc, whose redzones catch
+ * overflows that a page-granular mapping would not. */
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS) && !defined(LVC_SANITIZED)
 #define BIG_BLOCKS 1
 #define HUGE_PAGE ((size_t)2 << 20)
 #define SMALL_PAGE ((size_t)4096)
