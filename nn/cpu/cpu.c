@@ -3,6 +3,10 @@
  *
  * conv2d        band-wise im2col (or the input itself for 1x1/stride 1) and
  *               cblas_sgemm; depthwise convs run the direct ref loop.
+ *               3x3, stride 1, "same" padding, at least WINO_MIN_C
+ *               channels in and out (g_s of every model): Winograd
+ *               F(2x2, 3x3) (Lavin and Gray 2016), 16 GEMMs per band of
+ *               2x2 output tiles, 2.25x fewer multiplications.
  * transposed    split into stride_h*stride_w output phases; each phase is
  *               an ordinary correlation with a subset of the taps, so it is
  *               im2col + sgemm too and writes disjoint outputs (no
@@ -123,6 +127,8 @@ typedef struct CpuLayer {
     Phase *ph;
     int band;       /* pixels per job */
     double *qwd;    /* qconv weights as doubles [cout][cpg*ntaps] */
+    float *wino;    /* Winograd: U[16][cout][cin], or NULL */
+    int wtiles;     /* Winograd: 2x2 tiles per job */
 } CpuLayer;
 
 static void cpu_layer_release(LvcNn *nn, LvcNnLayer *l)
@@ -137,6 +143,7 @@ static void cpu_layer_release(LvcNn *nn, LvcNnLayer *l)
     }
     lvc_free(c->ph);
     lvc_free(c->qwd);
+    lvc_free(c->wino);
     lvc_free(c->ktaps);
     lvc_free(c->wt);
     lvc_free(c);
@@ -168,6 +175,168 @@ static int pack_phase(const LvcNnLayer *l, Phase *ph, int transposed)
     return 0;
 }
 
+/* ------------------------------------------------------------ Winograd */
+
+/* F(2x2, 3x3): Y = A^T [ (G g G^T) .* (B^T d B) ] A for each 2x2 output
+ * tile Y, 4x4 input tile d (the tile's rows and columns -1..2) and 3x3
+ * kernel g, with
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1].
+ * The 16 elementwise products become 16 GEMMs over channels:
+ * M[e] (cout x T) = U[e] (cout x cin) * V[e] (cin x T), T tiles per job.
+ * The transforms are additions (and halvings, exact, of the weights), so
+ * the error stays that of a float GEMM of the same depth (tests/nn checks
+ * every path against the reference within 1e-5 of sum |x w|). The jobs
+ * depend on the shapes only: results do not depend on the thread count. */
+#define WINO_MIN_C 16
+/* Floats per job for V and M together: 16 * (cin + cout) * T. */
+#define WINO_ELEMS (1 << 19)
+
+static int wino_ok(const LvcNnLayer *l)
+{
+    const LvcConvParams *p = &l->p;
+    return l->kind == LVC_LAYER_CONV && p->kh == 3 && p->kw == 3 && p->stride_h == 1 &&
+           p->stride_w == 1 && p->dil_h == 1 && p->dil_w == 1 && p->groups == 1 && !p->mask &&
+           p->pad_top == 1 && p->pad_bottom == 1 && p->pad_left == 1 && p->pad_right == 1 &&
+           p->cin >= WINO_MIN_C && p->cout >= WINO_MIN_C;
+}
+
+static int wino_prepare(LvcNn *nn, const LvcNnLayer *l, CpuLayer *c)
+{
+    const int cin = l->p.cin, cout = l->p.cout;
+    const size_t plane = (size_t)cout * cin;
+    c->wino = lvc_malloc_array(16 * plane, sizeof(float));
+    if (!c->wino)
+        return LVC_ERR_NOMEM;
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++) {
+            const float *g = l->w + ((size_t)co * cin + ci) * 9;
+            double t[4][3], u[4][4];
+            for (int k = 0; k < 3; k++) {         /* t = G g */
+                t[0][k] = g[k];
+                t[1][k] = 0.5 * ((double)g[k] + g[3 + k] + g[6 + k]);
+                t[2][k] = 0.5 * ((double)g[k] - g[3 + k] + g[6 + k]);
+                t[3][k] = g[6 + k];
+            }
+            for (int r = 0; r < 4; r++) {         /* u = t G^T */
+                u[r][0] = t[r][0];
+                u[r][1] = 0.5 * (t[r][0] + t[r][1] + t[r][2]);
+                u[r][2] = 0.5 * (t[r][0] - t[r][1] + t[r][2]);
+                u[r][3] = t[r][2];
+            }
+            for (int e = 0; e < 16; e++)
+                c->wino[e * plane + (size_t)co * cin + ci] = (float)u[e / 4][e % 4];
+        }
+    int T = WINO_ELEMS / (16 * (cin + cout));
+    T = T < 16 ? 16 : T & ~7;
+    c->wtiles = T;
+    return lvc_nn_reserve_scratch(nn, (size_t)16 * (cin + cout) * T * sizeof(float));
+}
+
+typedef struct WJob {
+    LvcNn *nn;
+    const LvcNnLayer *l;
+    const LvcTensor *x;
+    LvcTensor *y;
+    int tx;         /* tiles per row */
+    int ntiles;
+} WJob;
+
+static void wino_job(void *arg, int job, int thread)
+{
+    const WJob *j = arg;
+    const LvcNnLayer *l = j->l;
+    const LvcConvParams *p = &l->p;
+    const CpuLayer *c = l->priv;
+    const int cin = p->cin, cout = p->cout, H = j->x->h, W = j->x->w;
+    const int t0 = job * c->wtiles;
+    const int T = j->ntiles - t0 < c->wtiles ? j->ntiles - t0 : c->wtiles;
+    float *V = (float *)j->nn->scratch[thread];           /* [16][cin][T] */
+    float *Mx = V + (size_t)16 * cin * T;                   /* [16][cout][T] */
+    const size_t vplane = (size_t)cin * T, mplane = (size_t)cout * T;
+
+    /* input transform */
+    for (int ci = 0; ci < cin; ci++) {
+        const float *xc = (const float *)j->x->data + (size_t)ci * H * W;
+        float *vc = V + (size_t)ci * T;
+        for (int t = 0; t < T; t++) {
+            const int ty = (t0 + t) / j->tx, tx = (t0 + t) % j->tx;
+            const int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
+            float d[4][4];
+            if (y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W) {
+                for (int r = 0; r < 4; r++) {
+                    const float *row = xc + (size_t)(y0 + r) * W + x0;
+                    d[r][0] = row[0];
+                    d[r][1] = row[1];
+                    d[r][2] = row[2];
+                    d[r][3] = row[3];
+                }
+            } else {
+                for (int r = 0; r < 4; r++)
+                    for (int k = 0; k < 4; k++) {
+                        const int iy = y0 + r, ix = x0 + k;
+                        d[r][k] = iy >= 0 && iy < H && ix >= 0 && ix < W
+                                      ? xc[(size_t)iy * W + ix] : 0.0f;
+                    }
+            }
+            float b[4][4];
+            for (int k = 0; k < 4; k++) {             /* b = B^T d */
+                b[0][k] = d[0][k] - d[2][k];
+                b[1][k] = d[1][k] + d[2][k];
+                b[2][k] = d[2][k] - d[1][k];
+                b[3][k] = d[1][k] - d[3][k];
+            }
+            for (int r = 0; r < 4; r++) {             /* v = b B */
+                float *v = vc + (size_t)(4 * r) * vplane + t;
+                v[0] = b[r][0] - b[r][2];
+                v[vplane] = b[r][1] + b[r][2];
+                v[2 * vplane] = b[r][2] - b[r][1];
+                v[3 * vplane] = b[r][1] - b[r][3];
+            }
+        }
+    }
+    for (int e = 0; e < 16; e++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, T, cin, 1.0f,
+                    c->wino + (size_t)e * cout * cin, cin, V + e * vplane, T, 0.0f,
+                    Mx + e * mplane, T);
+    /* output transform, bias, activation */
+    const int OH = j->y->h, OW = j->y->w;
+    for (int co = 0; co < cout; co++) {
+        const float *mc = Mx + (size_t)co * T;
+        float *yc = (float *)j->y->data + (size_t)co * OH * OW;
+        const float bias = l->b[co];
+        for (int t = 0; t < T; t++) {
+            const int ty = (t0 + t) / j->tx, tx = (t0 + t) % j->tx;
+            float m[4][4], a[2][4];
+            for (int e = 0; e < 16; e++)
+                m[e / 4][e % 4] = mc[e * mplane + t];
+            for (int k = 0; k < 4; k++) {             /* a = A^T m */
+                a[0][k] = m[0][k] + m[1][k] + m[2][k];
+                a[1][k] = m[1][k] - m[2][k] - m[3][k];
+            }
+            for (int r = 0; r < 2; r++) {             /* Y = a A */
+                const int oy = 2 * ty + r;
+                if (oy >= OH)
+                    break;
+                float *yr = yc + (size_t)oy * OW + 2 * tx;
+                yr[0] = act_f32(bias + (a[r][0] + a[r][1] + a[r][2]), p->act, p->act_param);
+                if (2 * tx + 1 < OW)
+                    yr[1] = act_f32(bias + (a[r][1] - a[r][2] - a[r][3]), p->act,
+                                    p->act_param);
+            }
+        }
+    }
+}
+
+static void wino_run(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
+{
+    const CpuLayer *c = l->priv;
+    WJob j = { nn, l, x, y, (y->w + 1) / 2, 0 };
+    j.ntiles = j.tx * ((y->h + 1) / 2);
+    lvc_nn_parallel(nn, (j.ntiles + c->wtiles - 1) / c->wtiles, wino_job, &j);
+}
+
 static int cpu_layer_prepare(LvcNn *nn, LvcNnLayer *l)
 {
     const LvcConvParams *p = &l->p;
@@ -190,6 +359,12 @@ static int cpu_layer_prepare(LvcNn *nn, LvcNnLayer *l)
     if (l->kind != LVC_LAYER_CONVT && p->groups == p->cin && p->cin == p->cout &&
         l->kind == LVC_LAYER_CONV) {
         c->direct = 1;     /* depthwise: K is tiny, GEMM does not pay */
+        return 0;
+    }
+
+    if (wino_ok(l)) {
+        if ((ret = wino_prepare(nn, l, c)) < 0)
+            goto error;
         return 0;
     }
 
@@ -530,6 +705,10 @@ static int cpu_conv(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTenso
         LvcNnOps ref;
         lvc_nn_ref_init(&ref);
         return ref.conv(nn, l, x, y);
+    }
+    if (c->wino) {
+        wino_run(nn, l, x, y);
+        return 0;
     }
     if (c->kn2row && kn2row_run(nn, l, x, y) == 0)
         return 0;

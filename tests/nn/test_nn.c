@@ -285,6 +285,24 @@ START_TEST(test_conv_large)
     s.p.dil_h = 2;
     s.p.mask = mask_cb3;
     check_all(&s, 32, 150, 120);
+    /* Winograd F(2x2, 3x3) (3x3, stride 1, pad 1, >= 16 channels): odd
+     * and tiny sizes (partial 2x2 tiles at the right and bottom edges,
+     * tiles reading only padding), a fused activation, several bands of
+     * tiles per plane. */
+    {
+        static const int sz[][2] = { { 1, 1 }, { 1, 2 }, { 2, 3 }, { 5, 7 }, { 33, 18 },
+                                     { 64, 65 } };
+        for (size_t i = 0; i < sizeof(sz) / sizeof(sz[0]); i++) {
+            lvc_conv_params_init(&s.p, i & 1 ? 16 : 24, i & 1 ? 40 : 16, 3, 3);
+            lvc_conv_params_pad(&s.p, 1, 1);
+            s.p.act = i % 3 == 2 ? LVC_ACT_RELU : LVC_ACT_NONE;
+            check_all(&s, s.p.cin, sz[i][0], sz[i][1]);
+        }
+        s.p.act = LVC_ACT_NONE;
+        lvc_conv_params_init(&s.p, 128, 96, 3, 3);   /* g_s-like widths */
+        lvc_conv_params_pad(&s.p, 1, 1);
+        check_all(&s, 128, 37, 29);
+    }
     /* too wide for the kn2row band: falls back to im2col */
     lvc_conv_params_init(&s.p, 8, 16, 5, 5);
     lvc_conv_params_pad(&s.p, 2, 2);
