@@ -6,7 +6,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/mem.h"
+#include "common/sha256.h"
 #include "models/model.h"
 #include "models/modelfile.h"
 #include "models/registry.h"
@@ -86,9 +88,13 @@ void lvc_model_gains(const LvcModel *m, float quality, float *gain, float *inv_g
 /* Both transforms need two buffers of N x (8h) x (8w) for an h x w latent
  * window: analysis at its first stage, synthesis before its third shuffle
  * (4N x 4h x 4w). */
+/* The largest activation of the float transforms for an h x w latent
+ * window: N (or 4N at half the size) channels at 8h x 8w, or the 12
+ * channels before g_s's last pixel shuffle, which is more when N < 12. */
 static size_t transform_elems(const LvcModel *m, int h, int w)
 {
-    return (size_t)64 * m->N * (size_t)h * (size_t)w;
+    const size_t c = m->N > 12 ? (size_t)m->N : 12;
+    return (size_t)64 * c * (size_t)h * (size_t)w;
 }
 
 int lvc_model_scratch_reserve(const LvcModel *m, LvcNn *nn, LvcModelScratch *s, int h, int w)
@@ -366,8 +372,58 @@ void lvc_model_close(LvcModel **pm, LvcNn *nn)
     *pm = NULL;
 }
 
+/* The trunk a file shares (metadata trunk_sha256: the weights hash of an
+ * embedded model, doc/model-file.md), opened; *trunk stays NULL for a
+ * self-contained file. The trunk must be embedded, itself self-contained,
+ * and of the same widths. */
+static int open_trunk(const LvcModelFile *mf, const uint8_t *tblob, size_t tsize,
+                      LvcModelFile **trunk)
+{
+    const char *hex = NULL, *s = NULL;
+    uint8_t hash[32];
+    int64_t n1, m1, n2, m2;
+    int ret;
+    *trunk = NULL;
+    if (lvc_modelfile_meta_str(mf, "trunk_sha256", &hex) < 0)
+        return 0;
+    if (strlen(hex) != 64 || lvc_hex_decode(hex, hash, 32) < 0)
+        return LVC_ERR_MODEL_FILE;
+    if (tblob) {
+        uint8_t have[32];
+        lvc_sha256(tblob, tsize, have);
+        if (memcmp(have, hash, 32))
+            return LVC_ERR_MODEL_FILE;
+    } else {
+        const LvcRegistryEntry *e = lvc_registry_by_hash(hash);
+        if (!e) {
+            lvc_log(LVC_LOG_ERROR,
+                    "model file shares the trunk %.16s..., which this build does not have", hex);
+            return LVC_ERR_MODEL_FILE;
+        }
+        tblob = e->blob;
+        tsize = e->size;
+    }
+    if ((ret = lvc_modelfile_open_mem(tblob, tsize, trunk)) < 0)
+        return ret;
+    if (lvc_modelfile_meta_str(*trunk, "trunk_sha256", &s) == 0 ||
+        lvc_modelfile_meta_int(mf, "N", &n1) < 0 || lvc_modelfile_meta_int(mf, "M", &m1) < 0 ||
+        lvc_modelfile_meta_int(*trunk, "N", &n2) < 0 ||
+        lvc_modelfile_meta_int(*trunk, "M", &m2) < 0 || n1 != n2 || m1 != m2) {
+        lvc_modelfile_close(trunk);
+        return LVC_ERR_MODEL_FILE;
+    }
+    return 0;
+}
+
 int lvc_model_open_mem(LvcModel **pm, const uint8_t *blob, size_t size, unsigned flags,
                        LvcNn *nn)
+{
+    return lvc_model_open_mem_trunk(pm, blob, size, NULL, 0, flags, nn);
+}
+
+int lvc_model_open_mem_trunk(LvcModel **pm, const uint8_t *blob, size_t size,
+                             const uint8_t *trunk_blob, size_t trunk_size, unsigned flags,
+                             LvcNn *nn)
 {
     if (!pm || !blob || (flags & ~(unsigned)LVC_MODEL_DECODER_ONLY))
         return LVC_ERR_INVALID_ARG;
@@ -375,20 +431,25 @@ int lvc_model_open_mem(LvcModel **pm, const uint8_t *blob, size_t size, unsigned
     LvcModel *m = lvc_calloc(1, sizeof(*m));
     if (!m)
         return LVC_ERR_NOMEM;
-    LvcModelFile *mf = NULL;
+    LvcModelFile *mf = NULL, *trunk = NULL;
     int ret = lvc_modelfile_open_mem(blob, size, &mf);
     if (ret < 0)
         goto error;
+    if ((ret = open_trunk(mf, trunk_blob, trunk_size, &trunk)) < 0)
+        goto error;
+    lvc_modelfile_set_base(mf, trunk);
     if ((ret = lvc_autoencoder_load(m, mf, flags, nn)) < 0)
         goto error;
     if (m->has_hyper &&
         (ret = lvc_cdf_set_default(&m->y_cdf, LVC_DIST_GAUSSIAN, LVC_Y_CDF_PREC)) < 0)
         goto error;
     lvc_modelfile_close(&mf);
+    lvc_modelfile_close(&trunk);
     *pm = m;
     return 0;
 error:
     lvc_modelfile_close(&mf);
+    lvc_modelfile_close(&trunk);
     lvc_model_close(&m, nn);
     return ret;
 }

@@ -87,6 +87,12 @@ int lvc_model_open(LvcModel **m, const char *name, unsigned flags, LvcNn *nn);
  * NULL): tests and tools use it for models that are not embedded. */
 int lvc_model_open_mem(LvcModel **m, const uint8_t *blob, size_t size, unsigned flags,
                        LvcNn *nn);
+/* A file that shares a trunk (doc/model-file.md) takes it from the embedded
+ * model with that weights hash; this form takes it from trunk_blob instead
+ * (whose SHA-256 must be the one the file names; borrowed for the call). */
+int lvc_model_open_mem_trunk(LvcModel **m, const uint8_t *blob, size_t size,
+                             const uint8_t *trunk_blob, size_t trunk_size, unsigned flags,
+                             LvcNn *nn);
 void lvc_model_close(LvcModel **m, LvcNn *nn);
 
 /* Architecture loaders (models/<arch>.c): fill m from a weight file. */

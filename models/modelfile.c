@@ -36,6 +36,7 @@ struct LvcModelFile {
     int nmeta;
     MetaEntry *meta;
     char *meta_buf;
+    LvcModelFile *base;        /* trunk (borrowed), lvc_modelfile_set_base */
 };
 
 size_t lvc_model_dtype_size(LvcModelDType dt)
@@ -474,12 +475,26 @@ static int find_index(const LvcModelFile *mf, const char *name)
     return -1;
 }
 
+int lvc_modelfile_is_trunk_name(const char *name)
+{
+    return name && (!strncmp(name, "g_a.", 4) || !strncmp(name, "g_s.", 4) ||
+                    !strcmp(name, "gain") || !strcmp(name, "inv_gain"));
+}
+
+void lvc_modelfile_set_base(LvcModelFile *mf, LvcModelFile *base)
+{
+    if (mf)
+        mf->base = base;
+}
+
 const LvcModelTensor *lvc_modelfile_find(const LvcModelFile *mf, const char *name)
 {
     int i;
     if (!mf || !name)
         return NULL;
     i = find_index(mf, name);
+    if (i < 0 && mf->base && lvc_modelfile_is_trunk_name(name))
+        return lvc_modelfile_find(mf->base, name);
     return i < 0 ? NULL : &mf->t[i];
 }
 
@@ -597,6 +612,8 @@ int lvc_modelfile_get_f32(LvcModelFile *mf, const char *name, int ndim, const in
     if (!mf || !name || !data || ndim < 0 || ndim > 4)
         return LVC_ERR_INVALID_ARG;
     i = find_index(mf, name);
+    if (i < 0 && mf->base && lvc_modelfile_is_trunk_name(name))
+        return lvc_modelfile_get_f32(mf->base, name, ndim, shape, data);
     if (i < 0)
         return LVC_ERR_MODEL_FILE;
     t = &mf->t[i];

@@ -98,6 +98,14 @@ int lvc_modelfile_add_static(const uint8_t *buf, size_t size, int verified);
 /* Map a file read-only and open it as above (LVC_ERR_IO when it cannot be
  * opened or mapped). The mapping is released by lvc_modelfile_close. */
 int lvc_modelfile_open_path(const char *path, LvcModelFile **mf);
+/* Trunk sharing (doc/model-file.md, "Shared trunk"): a file whose
+ * metadata names trunk_sha256 leaves out the tensors of the shared float
+ * transforms and gains; with base set, every accessor looks a missing
+ * tensor of those names (lvc_modelfile_is_trunk_name: "g_a.*", "g_s.*",
+ * "gain", "inv_gain") up in base. base is borrowed and must outlive the
+ * lookups; NULL unsets it. */
+void lvc_modelfile_set_base(LvcModelFile *mf, LvcModelFile *base);
+int lvc_modelfile_is_trunk_name(const char *name);
 /* Release the file (and its f32 cache) and set *mf to NULL; safe on NULL. */
 void lvc_modelfile_close(LvcModelFile **mf);
 

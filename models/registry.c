@@ -176,6 +176,15 @@ const LvcRegistryEntry *lvc_registry_by_id(uint32_t id)
     return NULL;
 }
 
+const LvcRegistryEntry *lvc_registry_by_hash(const uint8_t hash[32])
+{
+    pthread_once(&once, init);
+    for (int j = 0; hash && j < num_entries; j++)
+        if (!memcmp(entries[j].info.weights_hash, hash, 32))
+            return &entries[j];
+    return NULL;
+}
+
 int lvc_model_count(void)
 {
     pthread_once(&once, init);

@@ -20,6 +20,9 @@ typedef struct LvcRegistryEntry {
 /* Entry by name (NULL = default) or by stream model id; NULL when absent. */
 const LvcRegistryEntry *lvc_registry_by_name(const char *name);
 const LvcRegistryEntry *lvc_registry_by_id(uint32_t id);
+/* Entry whose weights hash (SHA-256 of the whole file) is hash; NULL when
+ * absent. */
+const LvcRegistryEntry *lvc_registry_by_hash(const uint8_t hash[32]);
 
 /* Model ids stored in streams (stable). */
 enum {

@@ -113,7 +113,27 @@ def quantize_int8(w):
     return q.astype(np.int8), scale
 
 
-def export(model, state, path, float_weights="int8"):
+def share_trunk(t, meta, trunk_path):
+    """Leave out of t the trunk tensors (lvcm.is_trunk_name) that the file at
+    trunk_path holds byte for byte, and name it in meta (doc/model-file.md,
+    "Shared trunk"). A trunk tensor that differs is an error: the model was
+    not fitted to that trunk."""
+    tt, tm = lvcm.read(trunk_path, resolve_trunk=False)
+    if tm.get("trunk_sha256"):
+        raise ValueError(f"{trunk_path} shares a trunk itself")
+    if (tm.get("N"), tm.get("M")) != (meta["N"], meta["M"]):
+        raise ValueError(f"{trunk_path}: other widths")
+    for k in [k for k in t if lvcm.is_trunk_name(k)]:
+        v = tt.get(k)
+        if v is None or v.dtype != t[k].dtype or v.shape != t[k].shape or \
+                v.tobytes() != np.asarray(t[k]).tobytes():
+            raise ValueError(f"{k} differs from {trunk_path}'s: not fitted to that trunk")
+        del t[k]
+    meta["trunk_sha256"] = lvcm.file_hash(trunk_path)
+    meta["trunk"] = os.path.basename(trunk_path)[:-5]
+
+
+def export(model, state, path, float_weights="int8", trunk=None):
     model.eval()
     t = {}
     sd = model.state_dict()
@@ -158,6 +178,8 @@ def export(model, state, path, float_weights="int8"):
         meta["slices"] = ",".join(str(k) for k in model.slices)
     if state.get("base"):
         meta["train_init"] = state["base"]
+    if trunk:
+        share_trunk(t, meta, trunk)
     tmp = path + ".tmp"
     lvcm.write(tmp, t, meta)
     os.replace(tmp, path)
@@ -216,6 +238,9 @@ def main():
                          "in the run's state (runs started before transfers carried it)")
     ap.add_argument("--float-weights", choices=("int8", "fp16"), default="int8",
                     help="storage of the float layers' conv weights (doc/model-file.md)")
+    ap.add_argument("--trunk", default=None,
+                    help="a shipped .lvcm whose g_a, g_s and gains this model shares: they "
+                         "are left out and the file names the trunk by its hash")
     args = ap.parse_args()
     ck = torch.load(os.path.join(args.run, "ckpt.pt"))
     if args.add_base:
@@ -227,7 +252,7 @@ def main():
     model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
                        lambdas=a.get("lambdas_used"))
     model.load_state_dict(ck["model"])
-    export(model, ck["state"], args.out, args.float_weights)
+    export(model, ck["state"], args.out, args.float_weights, args.trunk)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) at step {ck['state']['step']}")
 
 

@@ -4,6 +4,8 @@ of the coding paths (tests/models/fixtures/tiny_<arch>.lvcm). Not trained:
 they exercise the code, not the compression.
 
   /usr/bin/python3 models/train/gen_test_models.py tests/models/fixtures
+  /usr/bin/python3 models/train/gen_test_models.py --shared tests/models/fixtures
+      (only tiny_meanscale_shared.lvcm, from the tiny_meanscale.lvcm there)
 """
 import os
 import sys
@@ -13,9 +15,14 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import arch  # noqa: E402
 import export  # noqa: E402
+import lvcm  # noqa: E402
 
 
 def main():
+    if sys.argv[1] == "--shared":
+        d = sys.argv[2]
+        shared_from(os.path.join(d, "tiny_meanscale.lvcm"), os.path.join(d, "tiny_meanscale_shared.lvcm"))
+        return
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for name in sorted(arch.ARCHS):
@@ -30,6 +37,17 @@ def main():
                     p.mul_(3.0)
         export.export(m, {}, os.path.join(out, f"tiny_{name}.lvcm"))
         print(name, os.path.getsize(os.path.join(out, f"tiny_{name}.lvcm")))
+        if name == "meanscale":
+            shared_from(os.path.join(out, "tiny_meanscale.lvcm"),
+                        os.path.join(out, "tiny_meanscale_shared.lvcm"))
+
+
+def shared_from(src, dst):
+    """dst: the model of src as a file sharing src's trunk (doc/model-file.md)."""
+    t, meta = lvcm.read(src, resolve_trunk=False)
+    export.share_trunk(t, meta, src)
+    lvcm.write(dst, t, meta)
+    print(os.path.basename(dst), os.path.getsize(dst))
 
 
 if __name__ == "__main__":

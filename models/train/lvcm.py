@@ -10,6 +10,7 @@ file and the same weights hash. Needs only numpy; runs under
 /usr/bin/python3.
 """
 import hashlib
+import os
 import struct
 
 import numpy as np
@@ -156,10 +157,45 @@ def from_bytes(b):
     return tensors, meta
 
 
-def read(path):
-    """Read a .lvcm file -> (tensors dict of numpy arrays, meta dict of strings)."""
+TRUNK_PREFIXES = ("g_a.", "g_s.")
+TRUNK_NAMES = ("gain", "inv_gain")
+
+
+def is_trunk_name(name):
+    """Tensors a file may take from the trunk it shares (doc/model-file.md)."""
+    return name.startswith(TRUNK_PREFIXES) or name in TRUNK_NAMES
+
+
+def file_hash(path):
+    """The weights hash streams name a model by: SHA-256 of the whole file."""
     with open(path, "rb") as f:
-        return from_bytes(f.read())
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def find_trunk(folder, sha):
+    """The .lvcm file of folder whose weights hash is sha."""
+    for f in sorted(os.listdir(folder)):
+        p = os.path.join(folder, f)
+        if f.endswith(".lvcm") and file_hash(p) == sha:
+            return p
+    raise ValueError("trunk %s... not found in %s" % (sha[:16], folder))
+
+
+def read(path, resolve_trunk=True):
+    """Read a .lvcm file -> (tensors dict of numpy arrays, meta dict of strings).
+    A file sharing a trunk (metadata trunk_sha256) gets the trunk's tensors
+    it leaves out, from the .lvcm of the same folder with that hash."""
+    with open(path, "rb") as f:
+        t, meta = from_bytes(f.read())
+    if resolve_trunk and meta.get("trunk_sha256"):
+        tt, tm = read(find_trunk(os.path.dirname(os.path.abspath(path)), meta["trunk_sha256"]),
+                      resolve_trunk=False)
+        if tm.get("trunk_sha256"):
+            raise ValueError("%s: its trunk shares another trunk" % path)
+        merged = {k: v for k, v in tt.items() if is_trunk_name(k) and k not in t}
+        merged.update(t)
+        t = merged
+    return t, meta
 
 
 def weights_hash(path):
@@ -170,7 +206,7 @@ def weights_hash(path):
 if __name__ == "__main__":
     import sys
     for p in sys.argv[1:]:
-        t, m = read(p)
+        t, m = read(p, resolve_trunk=False)
         print("%s: %d tensors, sha256 %s" % (p, len(t), weights_hash(p)))
         for k, v in m.items():
             print("  %s=%s" % (k, v))

@@ -6,11 +6,15 @@
 #   models/train/ship.sh meanscale
 # LVC_SHIP_NO_CONFORMANCE=1 skips the conformance regeneration (when
 # several models are shipped in a row: regenerate once after the last).
+# LVC_SHIP_TRUNK=elic ships a model fitted to elic's frozen transforms as a
+# file sharing elic's trunk (export.py --trunk; ship elic first).
 set -eu
 arch=${1:?usage: ship.sh ARCH}
 cd "$(dirname "$0")/../.."
 run=models/train/runs/$arch
-/usr/bin/python3 models/train/export.py --run "$run" --out "models/weights/$arch.lvcm"
+trunk=${LVC_SHIP_TRUNK:-}
+/usr/bin/python3 models/train/export.py --run "$run" --out "models/weights/$arch.lvcm" \
+    ${trunk:+--trunk "models/weights/$trunk.lvcm"}
 # The shipped log keeps the whole history: rows of the run past the last
 # step already recorded are appended (a run resumed from shipped weights
 # starts a new log.csv).

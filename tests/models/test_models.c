@@ -549,6 +549,65 @@ START_TEST(test_tiny_arch)
 }
 END_TEST
 
+/* A file sharing a trunk (tiny_meanscale_shared.lvcm: tiny_meanscale
+ * without g_a, g_s and the gains, naming tiny_meanscale.lvcm by its hash)
+ * is the same model as the self-contained file; it is refused when its
+ * trunk is missing or another file is offered as the trunk. */
+START_TEST(test_shared_trunk)
+{
+    char path[1024];
+    size_t fsize, ssize, osize;
+    snprintf(path, sizeof(path), "%s/tiny_meanscale.lvcm", fixture_dir);
+    uint8_t *full = read_all(path, &fsize);
+    snprintf(path, sizeof(path), "%s/tiny_meanscale_shared.lvcm", fixture_dir);
+    uint8_t *shared = read_all(path, &ssize);
+    snprintf(path, sizeof(path), "%s/tiny_hyperprior.lvcm", fixture_dir);
+    uint8_t *other = read_all(path, &osize);
+    ck_assert_uint_lt(ssize, fsize);
+    LvcNn *nn = NULL;
+    ck_assert_int_eq(lvc_nn_open(&nn, LVC_BACKEND_CPU, 2), 0);
+    LvcModel *a = NULL, *b = NULL;
+    ck_assert_int_eq(lvc_model_open_mem(&b, shared, ssize, 0, nn), LVC_ERR_MODEL_FILE);
+    ck_assert_ptr_null(b);
+    ck_assert_int_eq(lvc_model_open_mem_trunk(&b, shared, ssize, other, osize, 0, nn),
+                     LVC_ERR_MODEL_FILE);
+    ck_assert_ptr_null(b);
+    ck_assert_int_eq(lvc_model_open_mem(&a, full, fsize, 0, nn), 0);
+    ck_assert_int_eq(lvc_model_open_mem_trunk(&b, shared, ssize, full, fsize, 0, nn), 0);
+    ck_assert_int_eq(a->L, b->L);
+    ck_assert_mem_eq(a->gain, b->gain, sizeof(float) * (size_t)a->L * a->M);
+
+    /* analysis then synthesis of the same input: the same bits */
+    LvcTensor x = { 0 }, y[2] = { { 0 } }, xh[2] = { { 0 } };
+    ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &x, 3, 64, 48, LVC_NN_F32, 0), 0);
+    float *in = malloc(3 * 64 * 48 * sizeof(float));
+    for (int i = 0; i < 3 * 64 * 48; i++)
+        in[i] = (float)((i * 37) % 101) / 100.0f;
+    ck_assert_int_eq(lvc_nn_tensor_write(nn, &x, in), 0);
+    for (int k = 0; k < 2; k++) {
+        LvcModel *m = k ? b : a;
+        ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &y[k], m->M, 4, 3, LVC_NN_F32, 0), 0);
+        ck_assert_int_eq(lvc_nn_tensor_alloc(nn, &xh[k], 3, 64, 48, LVC_NN_F32, 0), 0);
+        ck_assert_int_eq(lvc_model_analysis(m, nn, NULL, &x, &y[k]), 0);
+        ck_assert_int_eq(lvc_model_synthesis(m, nn, NULL, &y[k], &xh[k]), 0);
+    }
+    ck_assert_mem_eq(y[0].data, y[1].data, lvc_tensor_bytes(&y[0]));
+    ck_assert_mem_eq(xh[0].data, xh[1].data, lvc_tensor_bytes(&xh[0]));
+    for (int k = 0; k < 2; k++) {
+        lvc_nn_tensor_free(nn, &y[k]);
+        lvc_nn_tensor_free(nn, &xh[k]);
+    }
+    lvc_nn_tensor_free(nn, &x);
+    free(in);
+    lvc_model_close(&a, nn);
+    lvc_model_close(&b, nn);
+    lvc_nn_close(&nn);
+    free(full);
+    free(shared);
+    free(other);
+}
+END_TEST
+
 static Suite *models_suite(void)
 {
     Suite *s = suite_create("models");
@@ -565,6 +624,7 @@ static Suite *models_suite(void)
     tcase_add_test(tc, test_every_model);
     tcase_add_loop_test(tc, test_tiny_arch, 0, (int)(sizeof(tiny_archs) / sizeof(tiny_archs[0])));
     tcase_add_loop_test(tc, test_decoder_only, 0, (int)(sizeof(tiny_archs) / sizeof(tiny_archs[0])));
+    tcase_add_test(tc, test_shared_trunk);
     tcase_add_test(tc, test_rate_control);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
