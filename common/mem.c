@@ -102,8 +102,8 @@ static void uncharge(size_t n)
 
 static void *big_alloc(size_t size, size_t align)
 {
-    if (align > HUGE_PAGE)
-        return NULL;
+    /* align < HUGE_PAGE: the user pointer lies in the first 2 MiB, which is
+     * how lvc_free finds the mapping's start */
     const size_t off = align > HDR ? align : HDR;   /* header before user */
     if (size > (size_t)PTRDIFF_MAX - off - 2 * HUGE_PAGE)
         return NULL;
@@ -137,7 +137,7 @@ void *lvc_aligned_malloc(size_t size, size_t align)
     if (align < HDR)
         align = HDR;
 #ifdef BIG_BLOCKS
-    if (size >= HUGE_PAGE)
+    if (size >= HUGE_PAGE && align < HUGE_PAGE)
         return big_alloc(size, align);
 #endif
     /* raw + HDR rounded up to align: at most align - HDR bytes of padding
