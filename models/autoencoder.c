@@ -34,6 +34,20 @@
 #include "models/modelfile.h"
 #include "models/registry.h"
 
+/* Weight [cout, cin, k, k] (odd k) and bias [cout]. */
+static int conv_shapes_ok(const LvcModelTensor *w, const LvcModelTensor *b)
+{
+    return w->ndim == 4 && b->ndim == 1 && b->shape[0] == w->shape[0] &&
+           w->shape[2] == w->shape[3] && (w->shape[2] & 1);
+}
+
+/* beta [c], gamma [c, c]. */
+static int gdn_shapes_ok(const LvcModelTensor *beta, const LvcModelTensor *gamma, int c)
+{
+    return beta->ndim == 1 && (int)beta->shape[0] == c && gamma->ndim == 2 &&
+           (int)gamma->shape[0] == c && (int)gamma->shape[1] == c;
+}
+
 static int load_conv(LvcNn *nn, const LvcModelFile *mf, const char *prefix, int stride,
                      LvcNnLayer **out)
 {
@@ -49,8 +63,7 @@ static int load_conv(LvcNn *nn, const LvcModelFile *mf, const char *prefix, int 
         lvc_model_tensor_release(&w);
         return ret;
     }
-    if (w.ndim != 4 || b.ndim != 1 || b.shape[0] != w.shape[0] || w.shape[2] != w.shape[3] ||
-        (w.shape[2] & 1) == 0) {
+    if (!conv_shapes_ok(&w, &b)) {
         ret = LVC_ERR_MODEL_FILE;
         goto end;
     }
@@ -80,8 +93,7 @@ static int load_gdn(LvcNn *nn, const LvcModelFile *mf, const char *prefix, LvcGd
         lvc_model_tensor_release(&beta);
         return ret;
     }
-    if (beta.ndim != 1 || (int)beta.shape[0] != c || gamma.ndim != 2 || (int)gamma.shape[0] != c ||
-        (int)gamma.shape[1] != c)
+    if (!gdn_shapes_ok(&beta, &gamma, c))
         ret = LVC_ERR_MODEL_FILE;
     else
         ret = lvc_nn_gdn_create(nn, kind, c, beta.f32, gamma.f32, out);
@@ -91,43 +103,37 @@ static int load_gdn(LvcNn *nn, const LvcModelFile *mf, const char *prefix, LvcGd
 }
 
 /* Tensor "prefix.suffix" present as a float tensor (f32, f16 or i8 with
- * valid scales) of ndim dimensions, in *t. */
-static int find_float(const LvcModelFile *mf, const char *prefix, const char *suffix, int ndim,
+ * valid scales), in *t. */
+static int find_float(const LvcModelFile *mf, const char *prefix, const char *suffix,
                       const LvcModelTensor **t)
 {
     char name[96];
     snprintf(name, sizeof(name), "%s.%s", prefix, suffix);
     *t = lvc_modelfile_find(mf, name);
-    if (!*t || (*t)->ndim != ndim)
-        return LVC_ERR_MODEL_FILE;
-    return lvc_modelfile_check_float(mf, *t);
+    return *t ? lvc_modelfile_check_float(mf, *t) : LVC_ERR_MODEL_FILE;
 }
 
-/* The structural checks load_conv / load_gdn make of a layer that a decoder
- * leaves out (the encoder's g_a, h_a): names, dtypes, shapes. The values
- * are not read. */
+/* The checks load_conv / load_gdn make of a layer that a decoder leaves
+ * out (the encoder's g_a, h_a): names, dtypes, shapes. The values are not
+ * read. */
 static int check_conv(const LvcModelFile *mf, const char *prefix)
 {
     const LvcModelTensor *w, *b;
     int ret;
-    if ((ret = find_float(mf, prefix, "weight", 4, &w)) < 0 ||
-        (ret = find_float(mf, prefix, "bias", 1, &b)) < 0)
+    if ((ret = find_float(mf, prefix, "weight", &w)) < 0 ||
+        (ret = find_float(mf, prefix, "bias", &b)) < 0)
         return ret;
-    if (b->shape[0] != w->shape[0] || w->shape[2] != w->shape[3] || (w->shape[2] & 1) == 0)
-        return LVC_ERR_MODEL_FILE;
-    return 0;
+    return conv_shapes_ok(w, b) ? 0 : LVC_ERR_MODEL_FILE;
 }
 
 static int check_gdn(const LvcModelFile *mf, const char *prefix, int c)
 {
     const LvcModelTensor *beta, *gamma;
     int ret;
-    if ((ret = find_float(mf, prefix, "beta", 1, &beta)) < 0 ||
-        (ret = find_float(mf, prefix, "gamma", 2, &gamma)) < 0)
+    if ((ret = find_float(mf, prefix, "beta", &beta)) < 0 ||
+        (ret = find_float(mf, prefix, "gamma", &gamma)) < 0)
         return ret;
-    if ((int)beta->shape[0] != c || (int)gamma->shape[0] != c || (int)gamma->shape[1] != c)
-        return LVC_ERR_MODEL_FILE;
-    return 0;
+    return gdn_shapes_ok(beta, gamma, c) ? 0 : LVC_ERR_MODEL_FILE;
 }
 
 /* Integer conv k x k (odd k), stride 1, "same" padding, ReLU optional. */

@@ -175,6 +175,17 @@ static int pack_phase(const LvcNnLayer *l, Phase *ph, int transposed)
     return 0;
 }
 
+/* A layer run cut into jobs (lvc_nn_parallel). */
+typedef struct Job {
+    LvcNn *nn;
+    const LvcNnLayer *l;
+    const LvcTensor *x;
+    LvcTensor *y;
+    int nbands;     /* conv, convt, qconv: bands of output pixels */
+    int tx;         /* Winograd: 2x2 tiles per row */
+    int ntiles;     /* Winograd: tiles in all */
+} Job;
+
 /* ------------------------------------------------------------ Winograd */
 
 /* F(2x2, 3x3): Y = A^T [ (G g G^T) .* (B^T d B) ] A for each 2x2 output
@@ -234,18 +245,9 @@ static int wino_prepare(LvcNn *nn, const LvcNnLayer *l, CpuLayer *c)
     return lvc_nn_reserve_scratch(nn, (size_t)16 * (cin + cout) * T * sizeof(float));
 }
 
-typedef struct WJob {
-    LvcNn *nn;
-    const LvcNnLayer *l;
-    const LvcTensor *x;
-    LvcTensor *y;
-    int tx;         /* tiles per row */
-    int ntiles;
-} WJob;
-
 static void wino_job(void *arg, int job, int thread)
 {
-    const WJob *j = arg;
+    const Job *j = arg;
     const LvcNnLayer *l = j->l;
     const LvcConvParams *p = &l->p;
     const CpuLayer *c = l->priv;
@@ -332,7 +334,7 @@ static void wino_job(void *arg, int job, int thread)
 static void wino_run(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTensor *y)
 {
     const CpuLayer *c = l->priv;
-    WJob j = { nn, l, x, y, (y->w + 1) / 2, 0 };
+    Job j = { nn, l, x, y, 0, (y->w + 1) / 2, 0 };
     j.ntiles = j.tx * ((y->h + 1) / 2);
     lvc_nn_parallel(nn, (j.ntiles + c->wtiles - 1) / c->wtiles, wino_job, &j);
 }
@@ -639,14 +641,6 @@ static int kn2row_run(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTen
 }
 
 /* ------------------------------------------------------------ conv */
-
-typedef struct Job {
-    LvcNn *nn;
-    const LvcNnLayer *l;
-    const LvcTensor *x;
-    LvcTensor *y;
-    int nbands;
-} Job;
 
 static void conv_job(void *arg, int job, int thread)
 {
