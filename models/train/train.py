@@ -89,6 +89,36 @@ def cpu_seconds():
     return t.user + t.system + t.children_user + t.children_system
 
 
+TRANSFORM_PREFIXES = ("g_a.", "g_s.", "log_gain", "log_inv_gain")
+
+
+def warm_entropy(model, arch_name, N, M, lambdas, path, state):
+    """Start the entropy model from a shipped file's (fitted to an earlier
+    trunk): every tensor outside the transforms and gains. The file's own
+    cost (its totals minus its trunk's) is added to state, so the recorded
+    cost stays complete."""
+    import export
+    import lvcm
+    src = arch.build(arch_name, N=N, M=M, lambdas=lambdas)
+    export.load_lvcm_into(src, path, lambdas=lambdas)
+    own = model.state_dict()
+    take = {k: v for k, v in src.state_dict().items()
+            if not k.startswith(TRANSFORM_PREFIXES) and k in own and own[k].shape == v.shape}
+    model.load_state_dict(take, strict=False)
+    total = export.read_train_state(path)
+    _, meta = lvcm.read(path)
+    base = {"step": 0, "images": 0, "cpu_s": 0.0}
+    if meta.get("trunk_sha256"):
+        trunk = lvcm.find_trunk(os.path.dirname(os.path.abspath(path)), meta["trunk_sha256"])
+        base = export.read_train_state(trunk)
+    d = {k: total[k] - base[k] for k in ("step", "images", "cpu_s")}
+    for k in d:
+        state[k] = state.get(k, 0) + d[k]
+    state["base"] += f"; entropy model from {os.path.basename(path)} ({d['step']} own steps)"
+    print(f"entropy model: {len(take)} tensors from {path}, its own cost {d['step']} steps, "
+          f"{d['cpu_s'] / 3600:.2f} CPU-h", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, action="append", help="image folder (repeatable)")
@@ -114,7 +144,14 @@ def main():
     ap.add_argument("--freeze-transforms", action="store_true",
                     help="train only the entropy model (h_a, h_s, context, priors) on the "
                          "rate; g_a, g_s and the gains stay as initialised")
+    ap.add_argument("--warm-entropy", default=None,
+                    help="with --freeze-transforms and a transfer --init: a shipped .lvcm of "
+                         "this architecture (fitted to an earlier trunk) whose entropy model "
+                         "(everything but g_a, g_s and the gains) is the starting point; its "
+                         "own training cost is added to this run's")
     args = ap.parse_args()
+    if args.warm_entropy and not (args.freeze_transforms and args.init and args.init.endswith(".pt")):
+        ap.error("--warm-entropy needs --freeze-transforms and --init CHECKPOINT.pt")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -171,6 +208,8 @@ def main():
         state["base"] = f"{ck.get('args', {}).get('arch', '?')} at step {state['step']}"
         print(f"transferred {len(take)}/{len(own)} tensors from {args.init} "
               f"({state['base']})", flush=True)
+        if args.warm_entropy:
+            warm_entropy(model, args.arch, args.N, args.M, lambdas, args.warm_entropy, state)
     elif args.init:
         import export
         export.load_lvcm_into(model, args.init, lambdas=start_lambdas)
