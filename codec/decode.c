@@ -1,6 +1,8 @@
 /*
  * Image decoder: public lvc_decoder_* API.
  */
+#include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "codec/alpha.h"
@@ -92,6 +94,100 @@ static int select_model(LvcDecoder *d, const LvcContainer *ct)
     return 0;
 }
 
+/* The latents of every tile: each tile is an independent substream with
+ * its own buffers writing its own rectangle of yhat, so with a host backend
+ * and more than one thread the tiles are decoded in parallel, one tile per
+ * pool thread, each thread on a single-thread worker context (the layers
+ * of the model run on it; lvc_nn_open_worker). The integer networks are
+ * bit-exact at any thread count, so the result does not depend on it. */
+typedef struct TileJobs {
+    const LvcModel *m;
+    const LvcGeometry *g;
+    const LvcContainer *ct;
+    const int16_t *zall;
+    const size_t *zoff;
+    const float *inv_gain;
+    LvcTensor *yhat;
+    uint8_t (*digests)[LVC_SHA256_SIZE];
+    LvcNn **nn;          /* context of each pool thread */
+    int *ret;            /* per tile */
+    atomic_uint failed;  /* lowest failed tile so far (UINT_MAX: none) */
+} TileJobs;
+
+static int decode_one_tile(TileJobs *j, uint32_t t, LvcNn *nn)
+{
+    LvcTileStreams ts;
+    memset(&ts, 0, sizeof(ts));
+    const LvcSubstream *sz = lvc_container_find(j->ct, t, 0, LVC_SUB_Z);
+    if (sz) {
+        ts.z = sz->data;
+        ts.z_size = sz->size;
+    }
+    for (int p = 0; p < 2 * LVC_MODEL_MAX_SLICES; p++) {
+        const LvcSubstream *sy = lvc_container_find(j->ct, t, (unsigned)p, LVC_SUB_Y);
+        if (sy) {
+            ts.y[p] = sy->data;
+            ts.y_size[p] = sy->size;
+        }
+    }
+    return lvc_latent_decode_tile(j->m, nn, j->g, (int)t, &ts, j->zall + j->zoff[t],
+                                  j->inv_gain, j->yhat, j->digests[t]);
+}
+
+static void tile_job(void *arg, int job, int thread)
+{
+    TileJobs *j = arg;
+    const unsigned t = (unsigned)job;
+    /* Skip only behind a failure of a lower tile: every tile below the
+     * first failing one still runs, so the error returned is that of the
+     * first failing tile in order, as in a sequential decode. */
+    if (atomic_load_explicit(&j->failed, memory_order_relaxed) < t) {
+        j->ret[t] = 0;
+        return;
+    }
+    j->ret[t] = decode_one_tile(j, t, j->nn[thread]);
+    if (j->ret[t] < 0) {
+        unsigned cur = atomic_load_explicit(&j->failed, memory_order_relaxed);
+        while (t < cur && !atomic_compare_exchange_weak_explicit(
+                              &j->failed, &cur, t, memory_order_relaxed, memory_order_relaxed))
+            ;
+    }
+}
+
+static int decode_tiles(LvcDecoder *d, TileJobs *j, uint32_t ntiles)
+{
+    const int nthreads = lvc_nn_threads(d->nn);
+    const LvcBackend be = lvc_nn_backend(d->nn);
+    int ret = 0;
+    if (ntiles < 2 || nthreads < 2 || (be != LVC_BACKEND_CPU && be != LVC_BACKEND_REF)) {
+        for (uint32_t t = 0; t < ntiles; t++)
+            if ((ret = decode_one_tile(j, t, d->nn)) < 0)
+                return ret;
+        return 0;
+    }
+    LvcNn **workers = lvc_calloc((size_t)nthreads, sizeof(*workers));
+    j->ret = lvc_malloc_array(ntiles, sizeof(*j->ret));
+    if (!workers || !j->ret) {
+        ret = LVC_ERR_NOMEM;
+        goto end;
+    }
+    for (int i = 0; i < nthreads; i++)
+        if ((ret = lvc_nn_open_worker(&workers[i], d->nn)) < 0)
+            goto end;
+    j->nn = workers;
+    atomic_init(&j->failed, UINT_MAX);
+    lvc_nn_parallel(d->nn, (int)ntiles, tile_job, j);
+    for (uint32_t t = 0; t < ntiles && ret == 0; t++)
+        ret = j->ret[t] < 0 ? j->ret[t] : 0;
+end:
+    for (int i = 0; workers && i < nthreads; i++)
+        lvc_nn_close(&workers[i]);
+    lvc_free(workers);
+    lvc_free(j->ret);
+    j->ret = NULL;
+    return ret;
+}
+
 int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *img)
 {
     if (img)
@@ -172,25 +268,10 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
     yhat.w = g.wl;
     yhat.dtype = LVC_NN_F32;
     lvc_model_gains(m, (float)h->quality / LVC_QUALITY_SCALE, gain, inv_gain);
-    for (uint32_t t = 0; t < h->num_tiles; t++) {
-        LvcTileStreams ts;
-        memset(&ts, 0, sizeof(ts));
-        const LvcSubstream *sz = lvc_container_find(&ct, t, 0, LVC_SUB_Z);
-        if (sz) {
-            ts.z = sz->data;
-            ts.z_size = sz->size;
-        }
-        for (int p = 0; p < 2 * LVC_MODEL_MAX_SLICES; p++) {
-            const LvcSubstream *sy = lvc_container_find(&ct, t, (unsigned)p, LVC_SUB_Y);
-            if (sy) {
-                ts.y[p] = sy->data;
-                ts.y_size[p] = sy->size;
-            }
-        }
-        if ((ret = lvc_latent_decode_tile(m, d->nn, &g, (int)t, &ts, zall + zoff[t], inv_gain,
-                                          &yhat, tile_digests[t])) < 0)
-            goto end;
-    }
+    TileJobs tj = { .m = m, .g = &g, .ct = &ct, .zall = zall, .zoff = zoff,
+                    .inv_gain = inv_gain, .yhat = &yhat, .digests = tile_digests };
+    if ((ret = decode_tiles(d, &tj, h->num_tiles)) < 0)
+        goto end;
     if ((ret = lvc_image_alloc(img, (int)h->width, (int)h->height, h->channels, h->bit_depth)) < 0)
         goto end;
     if ((ret = lvc_pipeline_synthesis(m, d->nn, &g, &yhat, img)) < 0)

@@ -183,6 +183,31 @@ int lvc_nn_threads(const LvcNn *nn)
     return nn ? nn->threads : 1;
 }
 
+int lvc_nn_open_worker(LvcNn **w, const LvcNn *nn)
+{
+    if (!w)
+        return LVC_ERR_INVALID_ARG;
+    *w = NULL;
+    if (!nn)
+        return LVC_ERR_INVALID_ARG;
+    if (nn->backend != LVC_BACKEND_REF && nn->backend != LVC_BACKEND_CPU)
+        return LVC_ERR_BACKEND;
+    int ret = lvc_nn_open(w, nn->backend, 1);
+    if (ret < 0)
+        return ret;
+    if ((*w)->cpu_flags != nn->cpu_flags) {
+        /* the layers were prepared for nn's kernels (cannot differ within a
+         * process, but a mismatch must not pick other kernels) */
+        lvc_nn_close(w);
+        return LVC_ERR_BACKEND;
+    }
+    if ((ret = lvc_nn_reserve_scratch(*w, nn->scratch_size)) < 0) {
+        lvc_nn_close(w);
+        return ret;
+    }
+    return 0;
+}
+
 size_t lvc_nn_scratch_bytes(const LvcNn *nn)
 {
     return nn ? nn->scratch_size * (size_t)nn->threads : 0;

@@ -109,6 +109,18 @@ void lvc_nn_close(LvcNn **nn);
 /* The backend actually used (never AUTO), and the thread count. */
 LvcBackend lvc_nn_backend(const LvcNn *nn);
 int lvc_nn_threads(const LvcNn *nn);
+/* A single-thread context of nn's backend whose scratch fits every layer
+ * created on nn so far, so those layers may run on it: several threads can
+ * each run them on their own tensors (e.g. one entropy tile each). Host
+ * backends only (ref, cpu); LVC_ERR_BACKEND for cuda, whose layers belong
+ * to nn's device context. On failure *w is NULL. Close with lvc_nn_close
+ * before nn's layers are released. */
+int lvc_nn_open_worker(LvcNn **w, const LvcNn *nn);
+/* Run fn(arg, job, thread) once for every job in [0, njobs) on nn's thread
+ * pool (inline without one); thread in [0, lvc_nn_threads(nn)) names the
+ * thread. Order and thread of the jobs are not fixed. */
+void lvc_nn_parallel(LvcNn *nn, int njobs, void (*fn)(void *arg, int job, int thread),
+                     void *arg);
 /* Host scratch held by the context (all threads), for memory reports. */
 size_t lvc_nn_scratch_bytes(const LvcNn *nn);
 /* 1 if the backend could be opened in this process (cheap after the first

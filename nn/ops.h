@@ -89,10 +89,7 @@ struct LvcNn {
  * never while running). */
 int lvc_nn_reserve_scratch(LvcNn *nn, size_t bytes);
 
-/* Run fn(arg, job, thread) for job in [0, njobs) on the context's pool (or
- * inline when there is none). */
-void lvc_nn_parallel(LvcNn *nn, int njobs, void (*fn)(void *arg, int job, int thread),
-                     void *arg);
+/* lvc_nn_parallel (nn.h) runs the kernels' jobs on the context's pool. */
 
 /* Kernel tables. */
 void lvc_nn_ref_init(LvcNnOps *ops);

@@ -165,7 +165,9 @@ LVC_API void lvc_encoder_close(LvcEncoder **enc);
 /* ---------------------------------------------------------------- decoder */
 
 typedef struct LvcDecoderSettings {
-    int threads;             /* 0 = number of cores */
+    int threads;             /* 0 = number of cores; entropy tiles are decoded
+                              * in parallel on the ref and cpu backends. The
+                              * output does not depend on it. */
     LvcBackend backend;
     uint64_t max_pixels;     /* refuse larger images before allocating; 0 = default */
     int verbose;             /* as in LvcEncoderSettings */
