@@ -118,6 +118,46 @@ START_TEST(test_alloc_decode)
 }
 END_TEST
 
+/* The same with two threads: the tiles of the 2 x 2 stream are decoded in
+ * parallel, each on its own worker context, and a failure in any of them
+ * (or in opening the workers) is NOMEM with nothing leaked. */
+static LvcDecoder *dec_threads2;
+
+static int run_decode_threads2(const void *arg, void **result)
+{
+    const RobustStream *s = arg;
+    LvcImage *img = malloc(sizeof(*img));
+    ck_assert_ptr_nonnull(img);
+    const int ret = lvc_rs_decode(dec_threads2, s->data, s->size, img);
+    if (ret < 0) {
+        free(img);
+        return ret;
+    }
+    *result = img;
+    return 0;
+}
+
+START_TEST(test_alloc_decode_tile_threads)
+{
+    const RobustStream *s = &lvc_rs[RS_RGB_70x70_T64];
+    LvcDecoderSettings ds;
+    lvc_decoder_default_settings(&ds);
+    ds.threads = 2;
+    ds.backend = LVC_BACKEND_CPU;
+    if (lvc_decoder_open(&dec_threads2, &ds) < 0) {
+        ds.backend = LVC_BACKEND_REF;
+        ck_assert_int_eq(lvc_decoder_open(&dec_threads2, &ds), 0);
+    }
+    LvcImage first;
+    ck_assert_int_eq(lvc_rs_decode_first(dec_threads2, s->data, s->size, &first), 0);
+    lvc_image_free(&first);
+    const AllocOp op = { "rgb 70x70 tiles 64, 2 threads", run_decode_threads2, same_image,
+                         release_image, s, 0 };
+    ck_assert_int_gt(exhaust(&op, 1), 0);
+    lvc_decoder_close(&dec_threads2);
+}
+END_TEST
+
 /* ----------------------------------------------------------- encode */
 
 typedef struct Blob {
@@ -276,6 +316,7 @@ TCase *lvc_test_alloc_tcase(void)
     TCase *tc = tcase_create("alloc");
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, test_alloc_decode);
+    tcase_add_test(tc, test_alloc_decode_tile_threads);
     tcase_add_test(tc, test_alloc_encode);
     tcase_add_test(tc, test_alloc_open_ref);
     tcase_add_test(tc, test_alloc_open_cpu);
