@@ -1,0 +1,58 @@
+#!/bin/sh
+# Ship the elic run and the zoo fitted to it, in one go: the four other
+# models' entropy models are refitted to the elic run's current transforms
+# (each starting from its shipped file's entropy model, fitted to the
+# previous trunk: train.py --warm-entropy), in parallel, one thread each;
+# elic is shipped as soon as the fits have read the previous trunk; then
+# the four are shipped as files sharing the new elic's trunk, and the
+# conformance streams and the fuzz seed corpus are regenerated.
+#   models/train/refit.sh [HOURS]      (wall time of the fits, default 0.2)
+# Stop the elic run first (SIGTERM saves its checkpoint). Previous fit run
+# folders are kept as runs/ARCH.YYYYmmdd-HHMM.
+set -eu
+cd "$(dirname "$0")/../.."
+hours=${1:-0.2}
+S=${LVC_TRAIN_DATA:-../shared/data/train}
+archs="checkerboard hyperprior factorized meanscale"
+runs=models/train/runs
+stamp=$(date +%Y%m%d-%H%M)
+[ -f $runs/elic/ckpt.pt ] || { echo "refit.sh: no $runs/elic/ckpt.pt" >&2; exit 1; }
+if pgrep -f "train.py.*--run $runs/elic( |\$)" >/dev/null; then
+  echo "refit.sh: the elic run is still training; stop it first (kill -TERM)" >&2
+  exit 1
+fi
+pids=""
+for a in $archs; do
+  if [ -d $runs/$a ]; then mv $runs/$a $runs/$a.$stamp; fi
+  mkdir -p $runs/$a
+  nice -n 10 /usr/bin/python3 models/train/train.py --arch $a \
+      --data $S/imagenet_sample --data $S/bsds500/train --data $S/bsds500/val \
+      --freeze-transforms --lr 1e-3 --threads 1 --hours "$hours" --save-every 300 \
+      --run $runs/$a --init $runs/elic/ckpt.pt --warm-entropy models/weights/$a.lvcm \
+      > $runs/$a.out 2>&1 &
+  pids="$pids $!"
+done
+# The warm start reads models/weights/ARCH.lvcm, which names the shipped
+# elic as its trunk: ship the new elic only after every fit has read it.
+set -- $pids
+for a in $archs; do
+  while ! grep -q "training images loaded" $runs/$a.out; do
+    if ! kill -0 "$1" 2>/dev/null; then
+      cat $runs/$a.out >&2
+      echo "refit.sh: the $a fit stopped before it started training" >&2
+      exit 1
+    fi
+    sleep 5
+  done
+  shift
+done
+LVC_SHIP_NO_CONFORMANCE=1 sh models/train/ship.sh elic
+fail=0
+for p in $pids; do wait "$p" || fail=1; done
+[ $fail = 0 ] || { echo "refit.sh: a fit failed (see $runs/*.out)" >&2; exit 1; }
+for a in $archs; do
+  LVC_SHIP_TRUNK=elic LVC_SHIP_NO_CONFORMANCE=1 sh models/train/ship.sh $a
+done
+conformance/regenerate
+/usr/bin/python3 tests/fuzz/make_corpus.py build
+/usr/bin/python3 models/train/summary.py models/weights
