@@ -95,11 +95,14 @@ static int select_model(LvcDecoder *d, const LvcContainer *ct)
 }
 
 /* The latents of every tile: each tile is an independent substream with
- * its own buffers writing its own rectangle of yhat, so with a host backend
- * and more than one thread the tiles are decoded in parallel, one tile per
- * pool thread, each thread on a single-thread worker context (the layers
- * of the model run on it; lvc_nn_open_worker). The integer networks are
- * bit-exact at any thread count, so the result does not depend on it. */
+ * its own buffers writing its own rectangle of yhat. With a host backend,
+ * more than one thread and at least as many tiles as threads, the tiles
+ * are decoded in parallel: each pool job is one worker context (single
+ * thread, lvc_nn_open_worker; the model's layers run on it) that takes
+ * tiles in increasing order until none is left. Otherwise (or when the
+ * workers cannot be opened) tile after tile, each layer split across the
+ * threads. The integer networks are bit-exact at any thread count, so the
+ * result does not depend on the path. */
 typedef struct TileJobs {
     const LvcModel *m;
     const LvcGeometry *g;
@@ -109,8 +112,10 @@ typedef struct TileJobs {
     const float *inv_gain;
     LvcTensor *yhat;
     uint8_t (*digests)[LVC_SHA256_SIZE];
-    LvcNn **nn;          /* context of each pool thread */
+    uint32_t ntiles;
+    LvcNn **workers;
     int *ret;            /* per tile */
+    atomic_uint next;    /* next tile to hand out */
     atomic_uint failed;  /* lowest failed tile so far (UINT_MAX: none) */
 } TileJobs;
 
@@ -134,58 +139,66 @@ static int decode_one_tile(TileJobs *j, uint32_t t, LvcNn *nn)
                                   j->inv_gain, j->yhat, j->digests[t]);
 }
 
-static void tile_job(void *arg, int job, int thread)
+static void worker_job(void *arg, int job, int thread)
 {
+    (void)thread;
     TileJobs *j = arg;
-    const unsigned t = (unsigned)job;
-    /* Skip only behind a failure of a lower tile: every tile below the
-     * first failing one still runs, so the error returned is that of the
-     * first failing tile in order, as in a sequential decode. */
-    if (atomic_load_explicit(&j->failed, memory_order_relaxed) < t) {
-        j->ret[t] = 0;
-        return;
-    }
-    j->ret[t] = decode_one_tile(j, t, j->nn[thread]);
-    if (j->ret[t] < 0) {
-        unsigned cur = atomic_load_explicit(&j->failed, memory_order_relaxed);
-        while (t < cur && !atomic_compare_exchange_weak_explicit(
-                              &j->failed, &cur, t, memory_order_relaxed, memory_order_relaxed))
-            ;
+    LvcNn *nn = j->workers[job];
+    for (;;) {
+        const unsigned t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (t >= j->ntiles)
+            return;
+        /* Skip only behind a failure of a lower tile: every tile below the
+         * first failing one still runs, so the error returned is that of
+         * the first failing tile in order, as in a sequential decode. */
+        if (atomic_load_explicit(&j->failed, memory_order_relaxed) < t) {
+            j->ret[t] = 0;
+            continue;
+        }
+        j->ret[t] = decode_one_tile(j, t, nn);
+        if (j->ret[t] < 0) {
+            unsigned cur = atomic_load_explicit(&j->failed, memory_order_relaxed);
+            while (t < cur && !atomic_compare_exchange_weak_explicit(
+                                  &j->failed, &cur, t, memory_order_relaxed,
+                                  memory_order_relaxed))
+                ;
+        }
     }
 }
 
-static int decode_tiles(LvcDecoder *d, TileJobs *j, uint32_t ntiles)
+static int decode_tiles(LvcDecoder *d, TileJobs *j)
 {
     const int nthreads = lvc_nn_threads(d->nn);
     const LvcBackend be = lvc_nn_backend(d->nn);
     int ret = 0;
-    if (ntiles < 2 || nthreads < 2 || (be != LVC_BACKEND_CPU && be != LVC_BACKEND_REF)) {
-        for (uint32_t t = 0; t < ntiles; t++)
-            if ((ret = decode_one_tile(j, t, d->nn)) < 0)
-                return ret;
-        return 0;
+    if (nthreads > 1 && j->ntiles >= (uint32_t)nthreads &&
+        (be == LVC_BACKEND_CPU || be == LVC_BACKEND_REF)) {
+        LvcNn **workers = lvc_calloc((size_t)nthreads, sizeof(*workers));
+        int *rets = lvc_malloc_array(j->ntiles, sizeof(*rets));
+        int ok = workers && rets;
+        for (int i = 0; ok && i < nthreads; i++)
+            ok = lvc_nn_open_worker(&workers[i], d->nn) == 0;
+        if (ok) {
+            j->workers = workers;
+            j->ret = rets;
+            atomic_init(&j->next, 0);
+            atomic_init(&j->failed, UINT_MAX);
+            lvc_nn_parallel(d->nn, nthreads, worker_job, j);
+            for (uint32_t t = 0; t < j->ntiles && ret == 0; t++)
+                ret = rets[t] < 0 ? rets[t] : 0;
+        }
+        for (int i = 0; workers && i < nthreads; i++)
+            lvc_nn_close(&workers[i]);
+        lvc_free(workers);
+        lvc_free(rets);
+        if (ok)
+            return ret;
+        /* no memory for the workers: decode tile after tile instead */
     }
-    LvcNn **workers = lvc_calloc((size_t)nthreads, sizeof(*workers));
-    j->ret = lvc_malloc_array(ntiles, sizeof(*j->ret));
-    if (!workers || !j->ret) {
-        ret = LVC_ERR_NOMEM;
-        goto end;
-    }
-    for (int i = 0; i < nthreads; i++)
-        if ((ret = lvc_nn_open_worker(&workers[i], d->nn)) < 0)
-            goto end;
-    j->nn = workers;
-    atomic_init(&j->failed, UINT_MAX);
-    lvc_nn_parallel(d->nn, (int)ntiles, tile_job, j);
-    for (uint32_t t = 0; t < ntiles && ret == 0; t++)
-        ret = j->ret[t] < 0 ? j->ret[t] : 0;
-end:
-    for (int i = 0; workers && i < nthreads; i++)
-        lvc_nn_close(&workers[i]);
-    lvc_free(workers);
-    lvc_free(j->ret);
-    j->ret = NULL;
-    return ret;
+    for (uint32_t t = 0; t < j->ntiles; t++)
+        if ((ret = decode_one_tile(j, t, d->nn)) < 0)
+            return ret;
+    return 0;
 }
 
 int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *img)
@@ -269,8 +282,9 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
     yhat.dtype = LVC_NN_F32;
     lvc_model_gains(m, (float)h->quality / LVC_QUALITY_SCALE, gain, inv_gain);
     TileJobs tj = { .m = m, .g = &g, .ct = &ct, .zall = zall, .zoff = zoff,
-                    .inv_gain = inv_gain, .yhat = &yhat, .digests = tile_digests };
-    if ((ret = decode_tiles(d, &tj, h->num_tiles)) < 0)
+                    .inv_gain = inv_gain, .yhat = &yhat, .digests = tile_digests,
+                    .ntiles = h->num_tiles };
+    if ((ret = decode_tiles(d, &tj)) < 0)
         goto end;
     if ((ret = lvc_image_alloc(img, (int)h->width, (int)h->height, h->channels, h->bit_depth)) < 0)
         goto end;

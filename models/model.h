@@ -3,7 +3,9 @@
  *
  * A model couples an architecture (the hyperparameters and forward graphs in
  * models/<arch>.c) with a weight file (.lvcm). Layers are created on one nn
- * context (backend); a model is used by one thread at a time.
+ * context (backend). Running a model does not modify it: on a host backend
+ * several threads may run it at once, each on its own worker context
+ * (lvc_nn_open_worker) and its own tensors, as the decoder does with tiles.
  *
  * Graph (every architecture of the image zoo):
  *   y      = g_a(x) * gain(q)            float, encoder only

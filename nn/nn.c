@@ -192,19 +192,23 @@ int lvc_nn_open_worker(LvcNn **w, const LvcNn *nn)
         return LVC_ERR_INVALID_ARG;
     if (nn->backend != LVC_BACKEND_REF && nn->backend != LVC_BACKEND_CPU)
         return LVC_ERR_BACKEND;
-    int ret = lvc_nn_open(w, nn->backend, 1);
-    if (ret < 0)
+    /* A copy of nn's kernel table and CPU flags (what its layers were
+     * prepared for), one thread, no pool, its own scratch. Host backends
+     * keep no per-context state (priv) and need no re-initialisation. */
+    LvcNn *k = lvc_calloc(1, sizeof(*k));
+    if (!k)
+        return LVC_ERR_NOMEM;
+    k->backend = nn->backend;
+    k->threads = 1;
+    k->ops = nn->ops;
+    k->cpu_flags = nn->cpu_flags;
+    k->scratch = lvc_calloc(1, sizeof(*k->scratch));
+    int ret = k->scratch ? lvc_nn_reserve_scratch(k, nn->scratch_size) : LVC_ERR_NOMEM;
+    if (ret < 0) {
+        lvc_nn_close(&k);
         return ret;
-    if ((*w)->cpu_flags != nn->cpu_flags) {
-        /* the layers were prepared for nn's kernels (cannot differ within a
-         * process, but a mismatch must not pick other kernels) */
-        lvc_nn_close(w);
-        return LVC_ERR_BACKEND;
     }
-    if ((ret = lvc_nn_reserve_scratch(*w, nn->scratch_size)) < 0) {
-        lvc_nn_close(w);
-        return ret;
-    }
+    *w = k;
     return 0;
 }
 

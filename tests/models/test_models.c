@@ -381,8 +381,11 @@ END_TEST
  * every embedded model gives the same pixels and symbols at every thread
  * count, and the same symbols on ref; a stream with damaged tiles gives the error of the
  * first damaged tile whatever the thread count, and no image. */
-static uint8_t *damage_tiles(const uint8_t *buf, size_t size, const uint32_t *tiles, int n,
-                             size_t *out_size)
+/* A copy of the stream with the first Y substream of some tiles damaged:
+ * mode[k] 'T' halves it (the rANS stream ends early: LVC_ERR_TRUNCATED),
+ * 'C' zeroes its rANS state header (LVC_ERR_CORRUPT). */
+static uint8_t *damage_tiles(const uint8_t *buf, size_t size, const uint32_t *tiles,
+                             const char *mode, int n, size_t *out_size)
 {
     LvcContainer ct;
     ck_assert_int_eq(lvc_container_parse(buf, size, NULL, &ct), 0);
@@ -391,12 +394,27 @@ static uint8_t *damage_tiles(const uint8_t *buf, size_t size, const uint32_t *ti
     memcpy(w.subs, ct.subs, ct.num_subs * sizeof(*w.subs));
     w.extra = NULL;
     w.num_extra = 0;
+    uint8_t *copies[8] = { 0 };
+    ck_assert_int_le(n, 8);
     for (uint32_t i = 0; i < w.num_subs; i++)
-        for (int k = 0; k < n; k++)
-            if (w.subs[i].tile == tiles[k] && w.subs[i].what == LVC_SUB_Y && w.subs[i].pass == 0)
-                w.subs[i].size /= 2; /* the rANS stream ends too early */
+        for (int k = 0; k < n; k++) {
+            LvcSubstream *sub = &w.subs[i];
+            if (sub->tile != tiles[k] || sub->what != LVC_SUB_Y || sub->pass != 0)
+                continue;
+            if (mode[k] == 'T') {
+                sub->size /= 2;
+            } else {
+                ck_assert_uint_ge(sub->size, 16);
+                copies[k] = malloc(sub->size);
+                memcpy(copies[k], sub->data, sub->size);
+                memset(copies[k], 0, 16);
+                sub->data = copies[k];
+            }
+        }
     uint8_t *out = NULL;
     ck_assert_int_eq(lvc_container_write(&w, &out, out_size), 0);
+    for (int k = 0; k < n; k++)
+        free(copies[k]);
     free(w.subs);
     lvc_container_free(&ct);
     return out;
@@ -451,15 +469,28 @@ START_TEST(test_tile_parallel)
                           "%s: pixels differ with %d threads", info->name, th);
         lvc_image_free(&out);
     }
-    /* damaged tiles: 9 alone, then 4 and 9 */
-    const uint32_t bad[2] = { 4, 9 };
-    for (int n = 1; n <= 2; n++) {
+    /* damaged tiles: the error is the first damaged tile's at every thread
+     * count and on both backends */
+    static const struct {
+        int n;
+        uint32_t tiles[2];
+        const char *mode;
+        int want;
+    } cases[] = {
+        { 1, { 9 }, "C", LVC_ERR_CORRUPT },
+        { 2, { 4, 9 }, "CT", LVC_ERR_CORRUPT },
+        { 2, { 4, 9 }, "TC", LVC_ERR_TRUNCATED },
+        { 2, { 0, 11 }, "TC", LVC_ERR_TRUNCATED },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         size_t bsize;
-        uint8_t *b = damage_tiles(buf, size, n == 1 ? bad + 1 : bad, n, &bsize);
-        const int want = decode_ret(b, bsize, 1, LVC_BACKEND_CPU);
-        ck_assert_msg(want < 0, "%s: damaged tile decoded (%d)", info->name, want);
+        uint8_t *b = damage_tiles(buf, size, cases[c].tiles, cases[c].mode, cases[c].n, &bsize);
+        ck_assert_int_eq(decode_ret(b, bsize, 1, LVC_BACKEND_CPU), cases[c].want);
         for (int k = 0; k < 4; k++)
-            ck_assert_int_eq(decode_ret(b, bsize, threads[k], LVC_BACKEND_CPU), want);
+            ck_assert_msg(decode_ret(b, bsize, threads[k], LVC_BACKEND_CPU) == cases[c].want,
+                          "%s: case %zu with %d threads: %s", info->name, c, threads[k],
+                          lvc_error_string(decode_ret(b, bsize, threads[k], LVC_BACKEND_CPU)));
+        ck_assert_int_eq(decode_ret(b, bsize, 3, LVC_BACKEND_REF), cases[c].want);
         free(b);
     }
     free(buf);
