@@ -86,8 +86,7 @@ static void encode(const LvcImage *img, float q, int threads, LvcBackend be, int
     ck_assert_ptr_null(enc);
 }
 
-static void decode(const uint8_t *buf, size_t size, int threads, LvcBackend be, LvcImage *out,
-                   uint8_t digest[32])
+static LvcDecoder *open_decoder(int threads, LvcBackend be)
 {
     LvcDecoderSettings s;
     lvc_decoder_default_settings(&s);
@@ -95,6 +94,13 @@ static void decode(const uint8_t *buf, size_t size, int threads, LvcBackend be, 
     s.backend = be;
     LvcDecoder *dec = NULL;
     ck_assert_int_eq(lvc_decoder_open(&dec, &s), 0);
+    return dec;
+}
+
+static void decode(const uint8_t *buf, size_t size, int threads, LvcBackend be, LvcImage *out,
+                   uint8_t digest[32])
+{
+    LvcDecoder *dec = open_decoder(threads, be);
     ck_assert_int_eq(lvc_decode_image(dec, buf, size, out), 0);
     ck_assert_int_eq(lvc_decoder_symbols_digest(dec, digest), 0);
     lvc_decoder_close(&dec);
@@ -422,12 +428,7 @@ static uint8_t *damage_tiles(const uint8_t *buf, size_t size, const uint32_t *ti
 
 static int decode_ret(const uint8_t *buf, size_t size, int threads, LvcBackend be)
 {
-    LvcDecoderSettings s;
-    lvc_decoder_default_settings(&s);
-    s.threads = threads;
-    s.backend = be;
-    LvcDecoder *dec = NULL;
-    ck_assert_int_eq(lvc_decoder_open(&dec, &s), 0);
+    LvcDecoder *dec = open_decoder(threads, be);
     LvcImage out;
     const int ret = lvc_decode_image(dec, buf, size, &out);
     if (ret < 0)

@@ -50,6 +50,9 @@ int lvc_rs_decode(LvcDecoder *dec, const uint8_t *buf, size_t size, LvcImage *im
 /* The same without the memory check: for a decoder's first decode, which
  * loads the model and keeps it even when the decode then fails. */
 int lvc_rs_decode_first(LvcDecoder *dec, const uint8_t *buf, size_t size, LvcImage *img_out);
+/* A decoder with threads on the cpu backend (ref in a build without it);
+ * *backend (if not NULL) gets the one used. */
+int lvc_rs_open_decoder(LvcDecoder **dec, int threads, LvcBackend *backend);
 int lvc_rs_in(int code, const int *set, size_t n);
 int lvc_rs_same_image(const LvcImage *a, const LvcImage *b);
 

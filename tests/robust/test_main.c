@@ -128,23 +128,33 @@ int lvc_rs_same_image(const LvcImage *a, const LvcImage *b)
     return 1;
 }
 
-static int fixture_open(void)
+int lvc_rs_open_decoder(LvcDecoder **dec, int threads, LvcBackend *backend)
 {
     LvcDecoderSettings ds;
     lvc_decoder_default_settings(&ds);
-    ds.threads = 1;
+    ds.threads = threads;
     ds.backend = LVC_BACKEND_CPU;
-    if (lvc_decoder_open(&lvc_rs_dec, &ds) < 0) {
+    int ret = lvc_decoder_open(dec, &ds);
+    if (ret < 0) {
         ds.backend = LVC_BACKEND_REF;
-        if (lvc_decoder_open(&lvc_rs_dec, &ds) < 0)
-            return -1;
+        ret = lvc_decoder_open(dec, &ds);
     }
+    if (backend)
+        *backend = ds.backend;
+    return ret;
+}
+
+static int fixture_open(void)
+{
+    LvcBackend backend;
+    if (lvc_rs_open_decoder(&lvc_rs_dec, 1, &backend) < 0)
+        return -1;
     for (int i = 0; i < RS_COUNT; i++) {
         RobustStream *s = &lvc_rs[i];
         LvcEncoderSettings es;
         lvc_encoder_default_settings(&es);
         es.threads = 1;
-        es.backend = ds.backend;
+        es.backend = backend;
         es.tile_size = s->tile;
         LvcEncoder *enc = NULL;
         int ret = lvc_encoder_open(&enc, &es);
