@@ -11,6 +11,7 @@ loss. Saves RUN/ckpt.pt every --save-every seconds and on SIGTERM/SIGINT.
 """
 import argparse
 import csv
+import ctypes
 import math
 import os
 import random
@@ -84,6 +85,24 @@ def rd_loss(model, x, level):
     return loss, bpp.detach(), mse.detach()
 
 
+def tune_malloc():
+    """Keep freed memory in glibc's heap. By default every large activation
+    tensor is an mmap of its own, unmapped when freed and page-faulted in
+    again on the next step (sys time, zeroing); with the heap kept, a step
+    reuses the previous step's pages (elic, batch 8, crop 128, both cores,
+    --bench 40, machine otherwise idle, runs alternating: 1.22 / 1.27 ->
+    1.74 / 1.69 steps/s, sys time 11.7 / 10.3 -> 2.7 / 3.0 s; jemalloc
+    without decay measured alike, but is another dependency)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+    libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)   # glibc's maximum
+    libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1)
+    libc.mallopt(M_TOP_PAD, 256 << 20)
+
+
 def cpu_seconds():
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
@@ -153,6 +172,7 @@ def main():
     if args.warm_entropy and not (args.freeze_transforms and args.init and args.init.endswith(".pt")):
         ap.error("--warm-entropy needs --freeze-transforms and --init CHECKPOINT.pt")
 
+    tune_malloc()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
