@@ -26,7 +26,6 @@ def timeit(f, n=5):
     t=time.time()
     for _ in range(n): f()
     return (time.time()-t)/n
-y = None
 def fa():
     out = m.g_a(x); out.sum().backward()
 print("g_a fwd+bwd", timeit(fa))
