@@ -85,7 +85,7 @@ def rd_loss(model, x, level):
     return loss, bpp.detach(), mse.detach()
 
 
-def tune_malloc():
+def tune_malloc(step_pixels=8 * 128 * 128):
     """Keep freed memory in glibc's heap. By default every large activation
     tensor is an mmap of its own, unmapped when freed and page-faulted in
     again on the next step (sys time, zeroing); with the heap kept, a step
@@ -101,6 +101,12 @@ def tune_malloc():
     libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)   # glibc's maximum
     libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1)
     libc.mallopt(M_TOP_PAD, 256 << 20)
+    # Past batch 8 of 128x128 some activations pass that 32 MiB ceiling and
+    # would be mmapped (and faulted in) on every step again: 3-6x slower
+    # (doc/training.md, "Batch and crop size"). Then never mmap.
+    if step_pixels > 8 * 128 * 128:
+        M_MMAP_MAX = -4
+        libc.mallopt(M_MMAP_MAX, 0)
 
 
 def cpu_seconds():
@@ -172,7 +178,7 @@ def main():
     if args.warm_entropy and not (args.freeze_transforms and args.init and args.init.endswith(".pt")):
         ap.error("--warm-entropy needs --freeze-transforms and --init CHECKPOINT.pt")
 
-    tune_malloc()
+    tune_malloc(args.batch * args.crop * args.crop)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
