@@ -97,7 +97,7 @@ def tune_malloc(step_pixels=8 * 128 * 128):
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return
-    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -2, -3, -4
     libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)   # glibc's maximum
     libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1)
     libc.mallopt(M_TOP_PAD, 256 << 20)
@@ -105,7 +105,6 @@ def tune_malloc(step_pixels=8 * 128 * 128):
     # would be mmapped (and faulted in) on every step again: 3-6x slower
     # (doc/training.md, "Batch and crop size"). Then never mmap.
     if step_pixels > 8 * 128 * 128:
-        M_MMAP_MAX = -4
         libc.mallopt(M_MMAP_MAX, 0)
 
 
