@@ -6,7 +6,9 @@
  *               3x3, stride 1, "same" padding, at least WINO_MIN_C
  *               channels in and out (g_s of every model): Winograd
  *               F(2x2, 3x3) (Lavin and Gray 2016), 16 GEMMs per band of
- *               2x2 output tiles, 2.25x fewer multiplications.
+ *               2x2 output tiles, 2.25x fewer multiplications; the
+ *               tile transforms run 8 tiles at a time with AVX2 (same
+ *               bits as the C loop).
  * transposed    split into stride_h*stride_w output phases; each phase is
  *               an ordinary correlation with a subset of the taps, so it is
  *               im2col + sgemm too and writes disjoint outputs (no
@@ -245,6 +247,155 @@ static int wino_prepare(LvcNn *nn, const LvcNnLayer *l, CpuLayer *c)
     return lvc_nn_reserve_scratch(nn, (size_t)16 * (cin + cout) * T * sizeof(float));
 }
 
+/* The input transform of one 4x4 tile d into V[e] (e = 4r + k, plane
+ * stride vplane), and the output transform of one tile's M[e] into its two
+ * output rows. The AVX2 versions below do the same operations in the same
+ * order on 8 tiles at once (additions and one product only, no fusing):
+ * the same bits. */
+static inline void wino_in_tile(float d[4][4], float *v, size_t vplane)
+{
+    float b[4][4];
+    for (int k = 0; k < 4; k++) {             /* b = B^T d */
+        b[0][k] = d[0][k] - d[2][k];
+        b[1][k] = d[1][k] + d[2][k];
+        b[2][k] = d[2][k] - d[1][k];
+        b[3][k] = d[1][k] - d[3][k];
+    }
+    for (int r = 0; r < 4; r++) {             /* v = b B */
+        float *vr = v + (size_t)(4 * r) * vplane;
+        vr[0] = b[r][0] - b[r][2];
+        vr[vplane] = b[r][1] + b[r][2];
+        vr[2 * vplane] = b[r][2] - b[r][1];
+        vr[3 * vplane] = b[r][1] - b[r][3];
+    }
+}
+
+static void wino_in_scalar(const float *xc, float *vc, size_t vplane, int t, int ty,
+                           int tx, int H, int W)
+{
+    const int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
+    float d[4][4];
+    if (y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W) {
+        for (int r = 0; r < 4; r++) {
+            const float *row = xc + (size_t)(y0 + r) * W + x0;
+            d[r][0] = row[0];
+            d[r][1] = row[1];
+            d[r][2] = row[2];
+            d[r][3] = row[3];
+        }
+    } else {
+        for (int r = 0; r < 4; r++)
+            for (int k = 0; k < 4; k++) {
+                const int iy = y0 + r, ix = x0 + k;
+                d[r][k] = iy >= 0 && iy < H && ix >= 0 && ix < W
+                              ? xc[(size_t)iy * W + ix] : 0.0f;
+            }
+    }
+    wino_in_tile(d, vc + t, vplane);
+}
+
+static void wino_out_scalar(const float *mc, size_t mplane, int t, float *yc, int ty,
+                            int tx, int OH, int OW, float bias, const LvcConvParams *p)
+{
+    float m[4][4], a[2][4];
+    for (int e = 0; e < 16; e++)
+        m[e / 4][e % 4] = mc[e * mplane + t];
+    for (int k = 0; k < 4; k++) {             /* a = A^T m */
+        a[0][k] = m[0][k] + m[1][k] + m[2][k];
+        a[1][k] = m[1][k] - m[2][k] - m[3][k];
+    }
+    for (int r = 0; r < 2; r++) {             /* Y = a A */
+        const int oy = 2 * ty + r;
+        if (oy >= OH)
+            break;
+        float *yr = yc + (size_t)oy * OW + 2 * tx;
+        yr[0] = act_f32(bias + (a[r][0] + a[r][1] + a[r][2]), p->act, p->act_param);
+        if (2 * tx + 1 < OW)
+            yr[1] = act_f32(bias + (a[r][1] - a[r][2] - a[r][3]), p->act, p->act_param);
+    }
+}
+
+#if HAVE_X86
+/* Columns 0, 2, .., 14 (even) and 1, 3, .., 15 (odd) of lo:hi, 8 tiles'
+ * first and second columns. */
+__attribute__((target("avx2")))
+static inline __m256 wino_even(__m256 lo, __m256 hi)
+{
+    __m256 s = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
+}
+
+__attribute__((target("avx2")))
+static inline __m256 wino_odd(__m256 lo, __m256 hi)
+{
+    __m256 s = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
+}
+
+/* 8 interior tiles starting at (ty, tx): d rows 2ty-1.., columns 2tx-1.. */
+__attribute__((target("avx2")))
+static void wino_in8_avx2(const float *xc, float *v, size_t vplane, int ty, int tx, int W)
+{
+    __m256 b[4][4];
+    __m256 d[4][4];
+    for (int r = 0; r < 4; r++) {
+        const float *row = xc + (size_t)(2 * ty - 1 + r) * W + 2 * tx - 1;
+        const __m256 l0 = _mm256_loadu_ps(row), h0 = _mm256_loadu_ps(row + 8);
+        const __m256 l2 = _mm256_loadu_ps(row + 2), h2 = _mm256_loadu_ps(row + 10);
+        d[r][0] = wino_even(l0, h0);
+        d[r][1] = wino_odd(l0, h0);
+        d[r][2] = wino_even(l2, h2);
+        d[r][3] = wino_odd(l2, h2);
+    }
+    for (int k = 0; k < 4; k++) {
+        b[0][k] = _mm256_sub_ps(d[0][k], d[2][k]);
+        b[1][k] = _mm256_add_ps(d[1][k], d[2][k]);
+        b[2][k] = _mm256_sub_ps(d[2][k], d[1][k]);
+        b[3][k] = _mm256_sub_ps(d[1][k], d[3][k]);
+    }
+    for (int r = 0; r < 4; r++) {
+        float *vr = v + (size_t)(4 * r) * vplane;
+        _mm256_storeu_ps(vr, _mm256_sub_ps(b[r][0], b[r][2]));
+        _mm256_storeu_ps(vr + vplane, _mm256_add_ps(b[r][1], b[r][2]));
+        _mm256_storeu_ps(vr + 2 * vplane, _mm256_sub_ps(b[r][2], b[r][1]));
+        _mm256_storeu_ps(vr + 3 * vplane, _mm256_sub_ps(b[r][1], b[r][3]));
+    }
+}
+
+/* 8 tiles whose 2x2 outputs are all inside; act is none, relu or leaky. */
+__attribute__((target("avx2")))
+static void wino_out8_avx2(const float *m8, size_t mplane, float *yc, int ty, int tx,
+                           int OW, float bias, LvcNnAct act, float param)
+{
+    __m256 m[4][4];
+    for (int e = 0; e < 16; e++)
+        m[e / 4][e % 4] = _mm256_loadu_ps(m8 + e * mplane);
+    const __m256 vb = _mm256_set1_ps(bias), zero = _mm256_setzero_ps();
+    const __m256 vp = _mm256_set1_ps(param);
+    for (int r = 0; r < 2; r++) {
+        __m256 a[4];
+        for (int k = 0; k < 4; k++)
+            a[k] = r == 0 ? _mm256_add_ps(_mm256_add_ps(m[0][k], m[1][k]), m[2][k])
+                          : _mm256_sub_ps(_mm256_sub_ps(m[1][k], m[2][k]), m[3][k]);
+        __m256 y0 = _mm256_add_ps(vb, _mm256_add_ps(_mm256_add_ps(a[0], a[1]), a[2]));
+        __m256 y1 = _mm256_add_ps(vb, _mm256_sub_ps(_mm256_sub_ps(a[1], a[2]), a[3]));
+        if (act == LVC_ACT_RELU) {          /* v > 0 ? v : 0 (NaN, -0 -> 0) */
+            y0 = _mm256_max_ps(y0, zero);
+            y1 = _mm256_max_ps(y1, zero);
+        } else if (act == LVC_ACT_LEAKY_RELU) {   /* v >= 0 ? v : v * param */
+            y0 = _mm256_blendv_ps(_mm256_mul_ps(y0, vp), y0,
+                                  _mm256_cmp_ps(y0, zero, _CMP_GE_OQ));
+            y1 = _mm256_blendv_ps(_mm256_mul_ps(y1, vp), y1,
+                                  _mm256_cmp_ps(y1, zero, _CMP_GE_OQ));
+        }
+        const __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
+        float *yr = yc + (size_t)(2 * ty + r) * OW + 2 * tx;
+        _mm256_storeu_ps(yr, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(yr + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+}
+#endif
+
 static void wino_job(void *arg, int job, int thread)
 {
     const Job *j = arg;
@@ -252,49 +403,45 @@ static void wino_job(void *arg, int job, int thread)
     const LvcConvParams *p = &l->p;
     const CpuLayer *c = l->priv;
     const int cin = p->cin, cout = p->cout, H = j->x->h, W = j->x->w;
+    const int ntx = j->tx;
     const int t0 = job * c->wtiles;
     const int T = j->ntiles - t0 < c->wtiles ? j->ntiles - t0 : c->wtiles;
     float *V = (float *)j->nn->scratch[thread];           /* [16][cin][T] */
     float *Mx = V + (size_t)16 * cin * T;                   /* [16][cout][T] */
     const size_t vplane = (size_t)cin * T, mplane = (size_t)cout * T;
+    const int OH = j->y->h, OW = j->y->w;
+#if HAVE_X86
+    const int avx2 = (j->nn->cpu_flags & LVC_CPU_AVX2) != 0;
+    const int avx2_out = avx2 && (p->act == LVC_ACT_NONE || p->act == LVC_ACT_RELU ||
+                                  p->act == LVC_ACT_LEAKY_RELU);
+#endif
 
-    /* input transform */
+    /* input transform, tile by tile along the rows of tiles (ntx per row);
+     * runs of 8 tiles on one row and clear of the borders take the AVX2
+     * path */
     for (int ci = 0; ci < cin; ci++) {
         const float *xc = (const float *)j->x->data + (size_t)ci * H * W;
         float *vc = V + (size_t)ci * T;
-        for (int t = 0; t < T; t++) {
-            const int ty = (t0 + t) / j->tx, tx = (t0 + t) % j->tx;
-            const int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
-            float d[4][4];
-            if (y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W) {
-                for (int r = 0; r < 4; r++) {
-                    const float *row = xc + (size_t)(y0 + r) * W + x0;
-                    d[r][0] = row[0];
-                    d[r][1] = row[1];
-                    d[r][2] = row[2];
-                    d[r][3] = row[3];
-                }
-            } else {
-                for (int r = 0; r < 4; r++)
-                    for (int k = 0; k < 4; k++) {
-                        const int iy = y0 + r, ix = x0 + k;
-                        d[r][k] = iy >= 0 && iy < H && ix >= 0 && ix < W
-                                      ? xc[(size_t)iy * W + ix] : 0.0f;
-                    }
+        int ty = t0 / ntx, tx = t0 % ntx;
+        for (int t = 0; t < T;) {
+#if HAVE_X86
+            /* 8 tiles on this row, rows 2ty-1..2ty+2 and columns
+             * 2tx-1..2tx+16 inside the input */
+            if (avx2 && t + 8 <= T && tx + 8 <= ntx && ty >= 1 && tx >= 1 &&
+                2 * ty + 3 <= H && 2 * tx + 17 <= W) {
+                wino_in8_avx2(xc, vc + t, vplane, ty, tx, W);
+                t += 8;
+                tx += 8;
+            } else
+#endif
+            {
+                wino_in_scalar(xc, vc, vplane, t, ty, tx, H, W);
+                t++;
+                tx++;
             }
-            float b[4][4];
-            for (int k = 0; k < 4; k++) {             /* b = B^T d */
-                b[0][k] = d[0][k] - d[2][k];
-                b[1][k] = d[1][k] + d[2][k];
-                b[2][k] = d[2][k] - d[1][k];
-                b[3][k] = d[1][k] - d[3][k];
-            }
-            for (int r = 0; r < 4; r++) {             /* v = b B */
-                float *v = vc + (size_t)(4 * r) * vplane + t;
-                v[0] = b[r][0] - b[r][2];
-                v[vplane] = b[r][1] + b[r][2];
-                v[2 * vplane] = b[r][2] - b[r][1];
-                v[3 * vplane] = b[r][1] - b[r][3];
+            if (tx == ntx) {
+                tx = 0;
+                ty++;
             }
         }
     }
@@ -303,29 +450,28 @@ static void wino_job(void *arg, int job, int thread)
                     c->wino + (size_t)e * cout * cin, cin, V + e * vplane, T, 0.0f,
                     Mx + e * mplane, T);
     /* output transform, bias, activation */
-    const int OH = j->y->h, OW = j->y->w;
     for (int co = 0; co < cout; co++) {
         const float *mc = Mx + (size_t)co * T;
         float *yc = (float *)j->y->data + (size_t)co * OH * OW;
         const float bias = l->b[co];
-        for (int t = 0; t < T; t++) {
-            const int ty = (t0 + t) / j->tx, tx = (t0 + t) % j->tx;
-            float m[4][4], a[2][4];
-            for (int e = 0; e < 16; e++)
-                m[e / 4][e % 4] = mc[e * mplane + t];
-            for (int k = 0; k < 4; k++) {             /* a = A^T m */
-                a[0][k] = m[0][k] + m[1][k] + m[2][k];
-                a[1][k] = m[1][k] - m[2][k] - m[3][k];
+        int ty = t0 / ntx, tx = t0 % ntx;
+        for (int t = 0; t < T;) {
+#if HAVE_X86
+            if (avx2_out && t + 8 <= T && tx + 8 <= ntx && 2 * ty + 2 <= OH &&
+                2 * tx + 16 <= OW) {
+                wino_out8_avx2(mc + t, mplane, yc, ty, tx, OW, bias, p->act, p->act_param);
+                t += 8;
+                tx += 8;
+            } else
+#endif
+            {
+                wino_out_scalar(mc, mplane, t, yc, ty, tx, OH, OW, bias, p);
+                t++;
+                tx++;
             }
-            for (int r = 0; r < 2; r++) {             /* Y = a A */
-                const int oy = 2 * ty + r;
-                if (oy >= OH)
-                    break;
-                float *yr = yc + (size_t)oy * OW + 2 * tx;
-                yr[0] = act_f32(bias + (a[r][0] + a[r][1] + a[r][2]), p->act, p->act_param);
-                if (2 * tx + 1 < OW)
-                    yr[1] = act_f32(bias + (a[r][1] - a[r][2] - a[r][3]), p->act,
-                                    p->act_param);
+            if (tx == ntx) {
+                tx = 0;
+                ty++;
             }
         }
     }

@@ -394,6 +394,47 @@ START_TEST(test_gdn_simd)
 }
 END_TEST
 
+/* The AVX2 and C paths of the cpu Winograd transforms give the same bits:
+ * runs of 8 interior tiles, rows and columns at the borders, the
+ * activations the vector path takes (none, relu, leaky) and one it leaves
+ * to the C path (gelu). */
+START_TEST(test_wino_simd)
+{
+    static const int sz[][2] = { { 40, 53 }, { 19, 70 }, { 6, 35 } };
+    static const LvcNnAct acts[] = { LVC_ACT_NONE, LVC_ACT_RELU, LVC_ACT_LEAKY_RELU,
+                                     LVC_ACT_GELU };
+    float *w = malloc(sizeof(float) * 24 * 16 * 9), b[16];
+    float *x = malloc(sizeof(float) * 24 * 40 * 70);
+    if (!lvc_nn_backend_available(LVC_BACKEND_CPU)) {
+        free(w);
+        free(x);
+        return;
+    }
+    fill(w, 24 * 16 * 9, 0.2f);
+    fill(b, 16, 0.5f);
+    fill(x, 24 * 40 * 70, 2.0f);
+    for (size_t i = 0; i < sizeof(sz) / sizeof(sz[0]); i++)
+        for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++) {
+            Spec s = { 0 };
+            int oc, oh, ow;
+            float *a, *c;
+            lvc_conv_params_init(&s.p, 24, 16, 3, 3);
+            lvc_conv_params_pad(&s.p, 1, 1);
+            s.p.act = acts[k];
+            s.p.act_param = 0.1f;
+            lvc_cpu_set_mask(0);
+            a = run_float(LVC_BACKEND_CPU, 1, &s, w, b, x, 24, sz[i][0], sz[i][1], &oc, &oh, &ow);
+            lvc_cpu_set_mask(LVC_CPU_ALL);
+            c = run_float(LVC_BACKEND_CPU, 2, &s, w, b, x, 24, sz[i][0], sz[i][1], &oc, &oh, &ow);
+            ck_assert(!memcmp(a, c, sizeof(float) * (size_t)oc * oh * ow));
+            free(a);
+            free(c);
+        }
+    free(w);
+    free(x);
+}
+END_TEST
+
 START_TEST(test_linear)
 {
     Spec s = { .kind = 3, .in = 13, .out = 7, .act = LVC_ACT_GELU };
@@ -927,6 +968,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_convt_asymmetric_stride);
     tcase_add_test(tc, test_gdn);
     tcase_add_test(tc, test_gdn_simd);
+    tcase_add_test(tc, test_wino_simd);
     tcase_add_test(tc, test_linear);
     tcase_add_test(tc, test_qconv);
     tcase_add_test(tc, test_qconv_invalid);
