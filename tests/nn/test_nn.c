@@ -520,6 +520,13 @@ static void check_q(const LvcQConvParams *q, int h, int w_, int xlim, int wlim)
         for (size_t i = 0; i < nw; i++)
             w8[i] = (int8_t)(w16[i] >> 8), w16[i] = w8[i];
     fill_i16(x, nx, xlim);
+    if (xlim < 0)       /* worst case: every weight wlim, every input -2^15 */
+        for (size_t i = 0; i < nx || i < nw; i++) {
+            if (i < nx)
+                x[i] = -32768;
+            if (i < nw)
+                w16[i] = (int16_t)wlim;
+        }
     for (int i = 0; i < p->cout; i++)
         b[i] = (int32_t)(rnd32() % 2000001) - 1000000;
     ref = run_q(LVC_BACKEND_REF, 1, q, q->wbits == 8 ? (void *)w8 : (void *)w16, b, x, h, w_,
@@ -553,6 +560,14 @@ START_TEST(test_qconv)
         { 2, 3, 3, 2, 0, 1, 16, 14, 8, 22, LVC_ACT_NONE, 0, 9, 9, 32767, 32767 }, /* s = 0 */
         { 1, 1, 1, 1, 0, 1, 8, 1, 0, 0, LVC_ACT_LEAKY_RELU, 15, 1, 1, 32767, 32767 },
         { 40, 36, 3, 1, 1, 1, 8, 7, 3, 4, LVC_ACT_RELU, 0, 31, 29, 32767, 32767 }, /* big */
+        /* the cpu int32-pairs path (AVX2): sums of several int32 chunks */
+        { 40, 36, 3, 1, 1, 1, 16, 12, 3, 4, LVC_ACT_NONE, 0, 31, 29, 32767, 2000 },
+        { 24, 10, 3, 1, 1, 2, 16, 12, 3, 4, LVC_ACT_NONE, 0, 17, 23, 32767, 4000 },
+        /* ... at the int32 bound: chunks of 32 pairs of 1000, one pair of
+         * 32767s; 2 pairs of -32768 pass it (the double path); odd rows */
+        { 40, 37, 3, 1, 1, 1, 16, 20, 10, 0, LVC_ACT_NONE, 0, 13, 21, -1, 1000 },
+        { 8, 5, 3, 1, 1, 1, 16, 30, 10, 4, LVC_ACT_NONE, 0, 9, 19, -1, 32767 },
+        { 8, 5, 3, 1, 1, 1, 16, 30, 10, 4, LVC_ACT_NONE, 0, 9, 19, -1, -32768 },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         LvcQConvParams q;
