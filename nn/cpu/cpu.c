@@ -37,6 +37,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/cpu.h"
@@ -133,7 +134,7 @@ typedef struct CpuLayer {
     int nphases;    /* conv: 1 */
     Phase *ph;
     int band;       /* pixels per job */
-    double *qwd;    /* qconv weights as doubles [cout][cpg*ntaps] */
+    double *qwd;    /* qconv weights as doubles [cout][cpg*ntaps] (or NULL) */
     int32_t *qwp;   /* or, int32 path: weight pairs [cout][(cpg*ntaps+1)/2] */
     int *qchunk;    /* int32 path: end (in pairs) of each chunk summed in int32 */
     int nqchunks;
@@ -502,47 +503,56 @@ static void wino_run(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTens
  * order, so this gives the bits of the double path (and of ref). The
  * chunks are cut once per layer; a layer with a pair of weights over the
  * bound keeps the double path. */
-static int qconv_prepare_pairs(LvcNn *nn, CpuLayer *c, int cout, size_t Kq)
+static int qconv_prepare_pairs(LvcNn *nn, const LvcNnLayer *l, CpuLayer *c)
 {
-    const size_t K2 = (Kq + 1) / 2;
-    int64_t *rowsum;
-    int ret = 0;
+    const LvcConvParams *p = &l->p;
+    const Phase *ph = &c->ph[0];
+    const int cout = p->cout, cpg = p->cin / p->groups;
+    const size_t Kq = (size_t)cpg * ph->ntaps, K2 = (Kq + 1) / 2;
+    int32_t *rowsum;
+    int ret = LVC_ERR_NOMEM;
 
     if (!HAVE_X86 || !(nn->cpu_flags & LVC_CPU_AVX2) || Kq == 0)
         return 0;
-    rowsum = lvc_calloc((size_t)cout, sizeof(int64_t));
+    rowsum = lvc_calloc((size_t)cout, sizeof(int32_t));
     c->qwp = lvc_malloc_array((size_t)cout * K2, sizeof(int32_t));
     c->qchunk = lvc_malloc_array(K2, sizeof(int));
-    if (!rowsum || !c->qwp || !c->qchunk) {
-        ret = LVC_ERR_NOMEM;
-        goto done;
+    if (!rowsum || !c->qwp || !c->qchunk)
+        goto fail;
+    ret = 0;
+    for (int co = 0; co < cout; co++) {
+        const int16_t *wc = l->qw + (size_t)co * cpg * p->kh * p->kw;
+        for (size_t i = 0; i < K2; i++) {       /* K index k = ci * ntaps + t */
+            uint16_t h[2] = { 0, 0 };
+            for (size_t k = 2 * i; k < 2 * i + 2 && k < Kq; k++)
+                h[k & 1] = (uint16_t)wc[(k / ph->ntaps) * p->kh * p->kw +
+                                        ph->taps[k % ph->ntaps].k];
+            c->qwp[(size_t)co * K2 + i] = (int32_t)((uint32_t)h[0] | (uint32_t)h[1] << 16);
+        }
     }
     c->nqchunks = 0;
     for (size_t i = 0; i < K2; i++) {
         int fits = 1;
-        for (int co = 0; co < cout && fits; co++) {
-            const double *w = c->qwd + (size_t)co * Kq + 2 * i;
-            const int64_t a = (int64_t)fabs(w[0]) + (2 * i + 1 < Kq ? (int64_t)fabs(w[1]) : 0);
+        for (int co = 0; co < cout; co++) {
+            const uint32_t w = (uint32_t)c->qwp[(size_t)co * K2 + i];
+            const int32_t a = abs((int16_t)(w & 0xffff)) + abs((int16_t)(w >> 16));
             if (a > 65535)
-                goto done;                      /* one pair over the bound */
-            fits = rowsum[co] + a <= 65535;
+                goto fail;                      /* one pair over the bound */
+            fits &= rowsum[co] + a <= 65535;
         }
         if (!fits) {                            /* pair i starts a new chunk */
             c->qchunk[c->nqchunks++] = (int)i;
-            memset(rowsum, 0, (size_t)cout * sizeof(int64_t));
+            memset(rowsum, 0, (size_t)cout * sizeof(int32_t));
         }
         for (int co = 0; co < cout; co++) {
-            const double *w = c->qwd + (size_t)co * Kq + 2 * i;
-            const int16_t w1 = 2 * i + 1 < Kq ? (int16_t)w[1] : 0;
-            rowsum[co] += (int64_t)fabs(w[0]) + (w1 < 0 ? -(int64_t)w1 : w1);
-            c->qwp[(size_t)co * K2 + i] =
-                (int32_t)((uint32_t)(uint16_t)(int16_t)w[0] | (uint32_t)(uint16_t)w1 << 16);
+            const uint32_t w = (uint32_t)c->qwp[(size_t)co * K2 + i];
+            rowsum[co] += abs((int16_t)(w & 0xffff)) + abs((int16_t)(w >> 16));
         }
     }
     c->qchunk[c->nqchunks++] = (int)K2;
     lvc_free(rowsum);
     return 0;
-done:
+fail:
     lvc_free(rowsum);
     lvc_free(c->qwp);
     lvc_free(c->qchunk);
@@ -660,16 +670,20 @@ static int cpu_layer_prepare(LvcNn *nn, LvcNnLayer *l)
             /* Doubles: the col band and the C band. */
             const Phase *ph = &c->ph[0];
             size_t Kq = (size_t)cpg * ph->ntaps;
-            c->qwd = lvc_malloc_array((size_t)p->cout * (Kq ? Kq : 1), sizeof(double));
-            if (!c->qwd)
+            if ((ret = qconv_prepare_pairs(nn, l, c)) < 0)
                 goto error;
-            for (int co = 0; co < p->cout; co++)
-                for (int ci = 0; ci < cpg; ci++)
-                    for (int t = 0; t < ph->ntaps; t++)
-                        c->qwd[(size_t)co * Kq + (size_t)ci * ph->ntaps + t] =
-                            l->qw[((size_t)co * cpg + ci) * p->kh * p->kw + ph->taps[t].k];
-            if ((ret = qconv_prepare_pairs(nn, c, p->cout, Kq)) < 0)
-                goto error;
+            ret = LVC_ERR_NOMEM;
+            if (!c->qwp) {
+                c->qwd = lvc_malloc_array((size_t)p->cout * (Kq ? Kq : 1), sizeof(double));
+                if (!c->qwd)
+                    goto error;
+                for (int co = 0; co < p->cout; co++)
+                    for (int ci = 0; ci < cpg; ci++)
+                        for (int t = 0; t < ph->ntaps; t++)
+                            c->qwd[(size_t)co * Kq + (size_t)ci * ph->ntaps + t] =
+                                l->qw[((size_t)co * cpg + ci) * p->kh * p->kw +
+                                      ph->taps[t].k];
+            }
             scratch = (K + (size_t)opg) * c->band * sizeof(double);
         } else {
             scratch = (K + (size_t)opg) * c->band * sizeof(float);
