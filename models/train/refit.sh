@@ -7,6 +7,11 @@
 # the four are shipped as files sharing the new elic's trunk, and the
 # conformance streams and the fuzz seed corpus are regenerated.
 #   models/train/refit.sh [HOURS]      (wall time of the fits, default 0.2)
+# Training crops per model: LVC_REFIT_CROPS, space-separated ARCH=CROP:BATCH
+# (CROP as train.py --crop takes it); the default fits the two models whose
+# entropy model is the hyperprior alone on 192x256 crops (a 3x4 grid of z
+# instead of 2x2: on held-out images -17% bpp for hyperprior after 15
+# minutes, doc/training.md "Batch and crop size"), the others on 128x128.
 # Stop the elic run first (SIGTERM saves its checkpoint). Previous fit run
 # folders are kept as runs/ARCH.YYYYmmdd-HHMM.
 set -eu
@@ -21,13 +26,22 @@ if pgrep -f "train.py.*--run $runs/elic( |\$)" >/dev/null; then
   echo "refit.sh: the elic run is still training; stop it first (kill -TERM)" >&2
   exit 1
 fi
+crops=${LVC_REFIT_CROPS:-"hyperprior=192x256:2 meanscale=192x256:2 checkerboard=128:8 factorized=128:8"}
+crop_of() {
+  for c in $crops; do
+    case $c in "$1="*) echo "${c#*=}"; return ;; esac
+  done
+  echo 128:8
+}
 pids=""
 for a in $archs; do
+  cb=$(crop_of $a)
   if [ -d $runs/$a ]; then mv $runs/$a $runs/$a.$stamp; fi
   mkdir -p $runs/$a
   nice -n 10 /usr/bin/python3 models/train/train.py --arch $a \
       --data $S/imagenet_sample --data $S/bsds500/train --data $S/bsds500/val \
       --freeze-transforms --lr 1e-3 --threads 1 --hours "$hours" --save-every 300 \
+      --crop "${cb%:*}" --batch "${cb#*:}" \
       --run $runs/$a --init $runs/elic/ckpt.pt --warm-entropy models/weights/$a.lvcm \
       > $runs/$a.out 2>&1 &
   pids="$pids $!"

@@ -51,17 +51,36 @@ def load_images(root, downscale=2, min_side=96):
     return imgs, paths
 
 
+def crop_arg(v):
+    """--crop S (square) or HxW; each a multiple of 64 (the hyper grid)."""
+    hw = v.lower().split("x")
+    if len(hw) not in (1, 2) or not all(t.isdigit() for t in hw):
+        raise argparse.ArgumentTypeError(f"crop {v!r}: want S or HxW")
+    h, w = int(hw[0]), int(hw[-1])
+    if h <= 0 or w <= 0 or h % 64 or w % 64:
+        raise argparse.ArgumentTypeError(f"crop {v!r}: sides must be positive multiples of 64")
+    return (h, w)
+
+
 def random_batch(imgs, batch, crop, rng):
-    out = torch.empty(batch, 3, crop, crop, dtype=torch.uint8)
+    """batch random crops of crop = (H, W): an image whose orientation
+    (portrait, landscape) differs from the crop's is transposed; where it
+    is still smaller than the crop, its largest crop is resized (bilinear)
+    to H x W; random flips."""
+    ch, cw = crop
+    out = torch.empty(batch, 3, ch, cw, dtype=torch.uint8)
     for i in range(batch):
         im = imgs[rng.randrange(len(imgs))]
         _, h, w = im.shape
-        c = min(crop, h, w)
-        y0 = rng.randrange(h - c + 1)
-        x0 = rng.randrange(w - c + 1)
-        p = im[:, y0:y0 + c, x0:x0 + c]
-        if c < crop:
-            p = torch.nn.functional.interpolate(p[None].float(), size=(crop, crop), mode="bilinear",
+        if ch != cw and (h > w) != (ch > cw):
+            im = im.transpose(1, 2)
+            h, w = w, h
+        c_h, c_w = min(ch, h), min(cw, w)
+        y0 = rng.randrange(h - c_h + 1)
+        x0 = rng.randrange(w - c_w + 1)
+        p = im[:, y0:y0 + c_h, x0:x0 + c_w]
+        if (c_h, c_w) != (ch, cw):
+            p = torch.nn.functional.interpolate(p[None].float(), size=(ch, cw), mode="bilinear",
                                                 align_corners=False)[0].round().clamp(0, 255).byte()
         if rng.random() < 0.5:
             p = p.flip(2)
@@ -152,7 +171,8 @@ def main():
     ap.add_argument("--N", type=int, default=128)
     ap.add_argument("--M", type=int, default=192)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--crop", type=crop_arg, default=(128, 128),
+                    help="training crop: S (square) or HxW, multiples of 64")
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--steps", type=int, default=10 ** 9)
     ap.add_argument("--hours", type=float, default=1e9, help="stop after this wall time")
@@ -177,7 +197,7 @@ def main():
     if args.warm_entropy and not (args.freeze_transforms and args.init and args.init.endswith(".pt")):
         ap.error("--warm-entropy needs --freeze-transforms and --init CHECKPOINT.pt")
 
-    tune_malloc(args.batch * args.crop * args.crop)
+    tune_malloc(args.batch * args.crop[0] * args.crop[1])
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -303,7 +323,7 @@ def main():
             acc["cnt"][lv] += 1
         if args.bench and state["step"] == step0 + 2 + args.bench:
             dt = time.time() - bench_t
-            px = args.bench * args.batch * args.crop * args.crop
+            px = args.bench * args.batch * args.crop[0] * args.crop[1]
             print(f"bench: {args.bench} steps in {dt:.1f}s: {args.bench / dt:.2f} steps/s, "
                   f"{args.bench * args.batch / dt:.1f} crops/s, {px / dt / 1e6:.3f} Mpx/s", flush=True)
             return
