@@ -8,10 +8,11 @@
 # conformance streams and the fuzz seed corpus are regenerated.
 #   models/train/refit.sh [HOURS]      (wall time of the fits, default 0.2)
 # Training crops per model: LVC_REFIT_CROPS, space-separated ARCH=CROP:BATCH
-# (CROP as train.py --crop takes it); the default fits the two models whose
-# entropy model is the hyperprior alone on 192x256 crops (a 3x4 grid of z
-# instead of 2x2: on held-out images -17% bpp for hyperprior after 15
-# minutes, doc/training.md "Batch and crop size"), the others on 128x128.
+# (CROP as train.py --crop takes it); by default the models with a
+# hyperprior fit on 192x256 crops (a 3x4 grid of z instead of 2x2: on
+# held-out images -17..-21% bpp for hyperprior and checkerboard after 15
+# minutes, doc/training.md "Crop size for the entropy models"), factorized
+# on 128x128.
 # Stop the elic run first (SIGTERM saves its checkpoint). Previous fit run
 # folders are kept as runs/ARCH.YYYYmmdd-HHMM.
 set -eu
@@ -26,7 +27,7 @@ if pgrep -f "train.py.*--run $runs/elic( |\$)" >/dev/null; then
   echo "refit.sh: the elic run is still training; stop it first (kill -TERM)" >&2
   exit 1
 fi
-crops=${LVC_REFIT_CROPS:-"hyperprior=192x256:2 meanscale=192x256:2 checkerboard=128:8 factorized=128:8"}
+crops=${LVC_REFIT_CROPS:-"hyperprior=192x256:2 meanscale=192x256:2 checkerboard=192x256:2 factorized=128:8"}
 crop_of() {
   for c in $crops; do
     case $c in "$1="*) echo "${c#*=}"; return ;; esac
