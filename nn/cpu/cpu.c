@@ -496,6 +496,13 @@ static void wino_run(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTens
     lvc_nn_parallel(nn, (j.ntiles + c->wtiles - 1) / c->wtiles, wino_job, &j);
 }
 
+/* |lo| + |hi| of a packed weight pair. */
+static int32_t pair_abs(int32_t wp)
+{
+    const uint32_t w = (uint32_t)wp;
+    return abs((int16_t)(w & 0xffff)) + abs((int16_t)(w >> 16));
+}
+
 /* qconv with int16 pairs (AVX2 vpmaddwd) summed in int32 over chunks of
  * K, the chunks added in int64: every input is an int16 (|x| <= 2^15), so
  * a chunk whose weights have sum|w| <= 65535 in every row keeps all its
@@ -534,8 +541,7 @@ static int qconv_prepare_pairs(LvcNn *nn, const LvcNnLayer *l, CpuLayer *c)
     for (size_t i = 0; i < K2; i++) {
         int fits = 1;
         for (int co = 0; co < cout; co++) {
-            const uint32_t w = (uint32_t)c->qwp[(size_t)co * K2 + i];
-            const int32_t a = abs((int16_t)(w & 0xffff)) + abs((int16_t)(w >> 16));
+            const int32_t a = pair_abs(c->qwp[(size_t)co * K2 + i]);
             if (a > 65535)
                 goto fail;                      /* one pair over the bound */
             fits &= rowsum[co] + a <= 65535;
@@ -544,10 +550,8 @@ static int qconv_prepare_pairs(LvcNn *nn, const LvcNnLayer *l, CpuLayer *c)
             c->qchunk[c->nqchunks++] = (int)i;
             memset(rowsum, 0, (size_t)cout * sizeof(int32_t));
         }
-        for (int co = 0; co < cout; co++) {
-            const uint32_t w = (uint32_t)c->qwp[(size_t)co * K2 + i];
-            rowsum[co] += abs((int16_t)(w & 0xffff)) + abs((int16_t)(w >> 16));
-        }
+        for (int co = 0; co < cout; co++)
+            rowsum[co] += pair_abs(c->qwp[(size_t)co * K2 + i]);
     }
     c->qchunk[c->nqchunks++] = (int)K2;
     lvc_free(rowsum);
@@ -739,7 +743,9 @@ static void name(T *col, const XT *x, int cpg, int H, int W, const Tap *taps,   
 
 DEFINE_IM2COL(im2col_f32, float, float, 0)
 DEFINE_IM2COL(im2col_f64, double, int16_t, 0)
-DEFINE_IM2COL(im2col_pairs, int16_t, int16_t, 1)
+#if HAVE_X86
+DEFINE_IM2COL(im2col_pairs, int16_t, int16_t, 1)   /* for the AVX2 qconv */
+#endif
 
 /* ------------------------------------------------------------ kn2row */
 
@@ -1008,6 +1014,7 @@ static int cpu_convt(LvcNn *nn, const LvcNnLayer *l, const LvcTensor *x, LvcTens
 
 /* ------------------------------------------------------------ qconv */
 
+#if HAVE_X86
 /* out[co][q] = sum_i lo(wp[co][i]) * colp[i][2q] + hi(wp[co][i]) * colp[i][2q + 1],
  * exact in int64. */
 static int64_t qdot_pairs(const int32_t *w, const int16_t *colp, int K2, size_t ld, int q)
@@ -1021,7 +1028,6 @@ static int64_t qdot_pairs(const int32_t *w, const int16_t *colp, int K2, size_t 
     return acc;
 }
 
-#if HAVE_X86
 /* The same with AVX2, 2 rows x 16 columns per block: int32 sums over each
  * chunk (bounded by qconv_prepare_pairs), widened into int64 sums. */
 __attribute__((target("avx2")))
@@ -1234,7 +1240,9 @@ static void gdn_job(void *arg, int job, int thread)
     float *sq = (float *)j->nn->scratch[thread];
     float *nm = sq + (size_t)C * n;
 
-    const int avx2 = HAVE_X86 && (j->nn->cpu_flags & LVC_CPU_AVX2);
+#if HAVE_X86
+    const int avx2 = (j->nn->cpu_flags & LVC_CPU_AVX2) != 0;
+#endif
 
     for (int c = 0; c < C; c++) {
         const float *xr = x + (size_t)c * npix;
