@@ -18,13 +18,24 @@ trunk=${LVC_SHIP_TRUNK:-}
 # The shipped log keeps the whole history: rows of the run past the last
 # step already recorded are appended (a run resumed from shipped weights
 # starts a new log.csv).
+# A continuation export (models/train/resume/ARCH.*, committed when a
+# session ended without a ship) contributes its rows first; the shipped
+# weights supersede it, so it is removed.
 log=models/weights/$arch.train.csv
-if [ -f "$log" ]; then
-  last=$(tail -n 1 "$log" | cut -d, -f1)
-  case $last in ''|*[!0-9]*) last=-1 ;; esac
-  awk -F, -v last="$last" 'NR > 1 && $1 + 0 > last' "$run/log.csv" >> "$log"
-else
-  cp "$run/log.csv" "$log"
+resume=models/train/resume/$arch
+for src in "$resume.train.csv" "$run/log.csv"; do
+  [ -f "$src" ] || continue
+  if [ -f "$log" ]; then
+    last=$(tail -n 1 "$log" | cut -d, -f1)
+    case $last in ''|*[!0-9]*) last=-1 ;; esac
+    awk -F, -v last="$last" 'NR > 1 && $1 + 0 > last' "$src" >> "$log"
+  else
+    cp "$src" "$log"
+  fi
+done
+if [ -f "$resume.lvcm" ] || [ -f "$resume.train.csv" ]; then
+  rm -f "$resume.lvcm" "$resume.train.csv"
+  echo "ship.sh: $resume.lvcm superseded by models/weights/$arch.lvcm (removed)"
 fi
 /usr/bin/python3 models/train/gen_parity.py "models/weights/$arch.lvcm" \
     "tests/models/fixtures/${arch}_parity.lvcm"
