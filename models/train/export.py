@@ -5,11 +5,11 @@ one back into a PyTorch model to resume training.
   /usr/bin/python3 models/train/export.py --run models/train/runs/meanscale \
       --out models/weights/meanscale.lvcm
 
-Float transforms (g_a, g_s, h_a): conv weights in int8 with per-output-
-channel scales (NAME.qscale, doc/model-file.md; --float-weights fp16 keeps
-them in fp16), biases in fp16, GDN with its effective (reparametrized)
-beta/gamma in fp16. The integer hyper-synthesis is stored as int16
-weights, int32 biases and its fixed-point exponents (doc/integer-nn.md). The
+Float transforms (g_a, g_s, h_a): conv weights in fp16 (with
+--float-weights int8: int8 with per-output-channel scales, NAME.qscale,
+doc/model-file.md; it costs up to 1 dB on a trained model), biases in
+fp16, GDN with its effective (reparametrized) beta/gamma in fp16. The
+integer hyper-synthesis is stored as int16 weights, int32 biases and its fixed-point exponents (doc/integer-nn.md). The
 factorized prior of z is stored as integer CDF tables (the escape symbol
 last), so no float is involved in the decoder's probabilities.
 """
@@ -236,8 +236,9 @@ def main():
     ap.add_argument("--add-base", default=None,
                     help="checkpoint the run was transferred from, when its cost is not yet "
                          "in the run's state (runs started before transfers carried it)")
-    ap.add_argument("--float-weights", choices=("int8", "fp16"), default="int8",
-                    help="storage of the float layers' conv weights (doc/model-file.md)")
+    ap.add_argument("--float-weights", choices=("int8", "fp16"), default="fp16",
+                    help="storage of the float layers' conv weights (doc/model-file.md: "
+                         "int8 costs up to 1 dB on a trained model)")
     ap.add_argument("--trunk", default=None,
                     help="a shipped .lvcm whose g_a, g_s and gains this model shares: they "
                          "are left out and the file names the trunk by its hash")
