@@ -9,8 +9,8 @@ Float transforms (g_a, g_s, h_a): conv weights in fp16 (with
 --float-weights int8: int8 with per-output-channel scales, NAME.qscale,
 doc/model-file.md; it costs up to 1 dB on a trained model), biases in
 fp16, GDN with its effective (reparametrized) beta/gamma in fp16. The
-integer hyper-synthesis is stored as int16 weights, int32 biases and its fixed-point exponents (doc/integer-nn.md). The
-factorized prior of z is stored as integer CDF tables (the escape symbol
+integer hyper-synthesis is stored as int16 weights, int32 biases and its
+fixed-point exponents (doc/integer-nn.md). The factorized prior of z is stored as integer CDF tables (the escape symbol
 last), so no float is involved in the decoder's probabilities.
 """
 import argparse
