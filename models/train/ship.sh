@@ -1,5 +1,5 @@
 #!/bin/sh
-# Ship the newest weights of a training run: export the .lvcm (int8 float
+# Ship the newest weights of a training run: export the .lvcm (fp16 float
 # layers, doc/model-file.md), extend the training log beside it, and
 # regenerate what depends on the weights (the PyTorch parity fixture and,
 # when present, the conformance streams).
