@@ -10,8 +10,9 @@ Float transforms (g_a, g_s, h_a): conv weights in fp16 (with
 doc/model-file.md; it costs up to 1 dB on a trained model), biases in
 fp16, GDN with its effective (reparametrized) beta/gamma in fp16. The
 integer hyper-synthesis is stored as int16 weights, int32 biases and its
-fixed-point exponents (doc/integer-nn.md). The factorized prior of z is stored as integer CDF tables (the escape symbol
-last), so no float is involved in the decoder's probabilities.
+fixed-point exponents (doc/integer-nn.md). The factorized prior of z is
+stored as integer CDF tables (the escape symbol last), so no float is
+involved in the decoder's probabilities.
 """
 import argparse
 import math
@@ -133,7 +134,7 @@ def share_trunk(t, meta, trunk_path):
     meta["trunk"] = os.path.basename(trunk_path)[:-5]
 
 
-def export(model, state, path, float_weights="int8", trunk=None):
+def export(model, state, path, float_weights="fp16", trunk=None):
     model.eval()
     t = {}
     sd = model.state_dict()

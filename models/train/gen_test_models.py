@@ -35,7 +35,9 @@ def main():
             for p in m.parameters():
                 if p.dim() == 4:
                     p.mul_(3.0)
-        export.export(m, {}, os.path.join(out, f"tiny_{name}.lvcm"))
+        # int8 float weights: the tiny models keep the loader's int8 path
+        # (NAME.qscale) under test
+        export.export(m, {}, os.path.join(out, f"tiny_{name}.lvcm"), "int8")
         print(name, os.path.getsize(os.path.join(out, f"tiny_{name}.lvcm")))
         if name == "meanscale":
             shared_from(os.path.join(out, "tiny_meanscale.lvcm"),
