@@ -347,3 +347,19 @@ def adapt_gains(sd, src_lambdas, dst_lambdas):
             rows.append((1 - t) * old[j - 1] + t * old[j])
         sd[key] = torch.stack(rows).to(sd[key].dtype)
     return True
+
+
+def checkpoint_weights(ck, ema=None):
+    """The state dict of a train.py checkpoint: its weights, or with ema (a
+    decay, as given to train.py --ema) their moving average of that decay
+    (float tensors; the rest, e.g. masks, from the weights)."""
+    if ema is None:
+        return ck["model"]
+    avgs = ck.get("ema", {})
+    key = repr(float(ema))
+    if key not in avgs:
+        have = ", ".join(sorted(avgs)) or "none"
+        raise ValueError(f"checkpoint has no weight average of decay {ema} (it has: {have})")
+    sd = dict(ck["model"])
+    sd.update(avgs[key])
+    return sd

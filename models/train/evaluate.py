@@ -27,13 +27,16 @@ def main():
     ap.add_argument("--float-weights", choices=("fp32", "fp16", "int8"), default="fp32",
                     help="evaluate with the float layers stored as export.py would "
                          "(int8 per output channel, or fp16)")
+    ap.add_argument("--ema", type=float, default=None,
+                    help="evaluate the run's weight moving average of this decay "
+                         "(train.py --ema) instead of its weights")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ck = torch.load(os.path.join(args.run, "ckpt.pt"))
     a = ck.get("args", {})
     model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
                        lambdas=a.get("lambdas_used"))
-    model.load_state_dict(ck["model"])
+    model.load_state_dict(arch.checkpoint_weights(ck, args.ema))
     model.eval()
     if args.float_weights != "fp32":
         import export
@@ -69,8 +72,9 @@ def main():
                 mse = float(((x8 - x) ** 2).mean())
                 psnr[lv] += 10 * np.log10(1 / mse)
     n = len(files)
+    which = f", weight average {args.ema}" if args.ema is not None else ""
     print(f"step {ck['state']['step']} cpu_h {ck['state']['cpu_s'] / 3600:.2f} "
-          f"({n} images, estimated rate)")
+          f"({n} images, estimated rate{which})")
     for lv in range(L):
         print(f"  level {lv} lambda {model.lambdas[lv]:.4f}: {bpp[lv] / n:.3f} bpp  "
               f"{psnr[lv] / n:.2f} dB")

@@ -243,6 +243,9 @@ def main():
     ap.add_argument("--trunk", default=None,
                     help="a shipped .lvcm whose g_a, g_s and gains this model shares: they "
                          "are left out and the file names the trunk by its hash")
+    ap.add_argument("--ema", type=float, default=None,
+                    help="export the run's weight moving average of this decay "
+                         "(train.py --ema) instead of its weights")
     args = ap.parse_args()
     ck = torch.load(os.path.join(args.run, "ckpt.pt"))
     if args.add_base:
@@ -253,7 +256,7 @@ def main():
     a = ck.get("args", {})
     model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
                        lambdas=a.get("lambdas_used"))
-    model.load_state_dict(ck["model"])
+    model.load_state_dict(arch.checkpoint_weights(ck, args.ema))
     export(model, ck["state"], args.out, args.float_weights, args.trunk)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) at step {ck['state']['step']}")
 

@@ -13,6 +13,8 @@
 # held-out images -17..-21% bpp for hyperprior and checkerboard after 15
 # minutes, doc/training.md "Crop size for the entropy models"), factorized
 # on 128x128.
+# LVC_SHIP_EMA=D ships elic's weight moving average of decay D (train.py
+# --ema) and fits the four to it.
 # Stop the elic run first (SIGTERM saves its checkpoint). Previous fit run
 # folders are kept as runs/ARCH.YYYYmmdd-HHMM.
 set -eu
@@ -43,7 +45,8 @@ for a in $archs; do
       --data $S/imagenet_sample --data $S/bsds500/train --data $S/bsds500/val \
       --freeze-transforms --lr 1e-3 --threads 1 --hours "$hours" --save-every 300 \
       --crop "${cb%:*}" --batch "${cb#*:}" \
-      --run $runs/$a --init $runs/elic/ckpt.pt --warm-entropy models/weights/$a.lvcm \
+      --run $runs/$a --init $runs/elic/ckpt.pt ${LVC_SHIP_EMA:+--init-ema "$LVC_SHIP_EMA"} \
+      --warm-entropy models/weights/$a.lvcm \
       > $runs/$a.out 2>&1 &
   pids="$pids $!"
 done
@@ -61,12 +64,12 @@ for a in $archs; do
   done
   shift
 done
-LVC_SHIP_NO_CONFORMANCE=1 sh models/train/ship.sh elic
+LVC_SHIP_NO_CONFORMANCE=1 LVC_SHIP_EMA=${LVC_SHIP_EMA:-} sh models/train/ship.sh elic
 fail=0
 for p in $pids; do wait "$p" || fail=1; done
 [ $fail = 0 ] || { echo "refit.sh: a fit failed (see $runs/*.out)" >&2; exit 1; }
 for a in $archs; do
-  LVC_SHIP_TRUNK=elic LVC_SHIP_NO_CONFORMANCE=1 sh models/train/ship.sh $a
+  LVC_SHIP_EMA= LVC_SHIP_TRUNK=elic LVC_SHIP_NO_CONFORMANCE=1 sh models/train/ship.sh $a
 done
 conformance/regenerate
 /usr/bin/python3 tests/fuzz/make_corpus.py build

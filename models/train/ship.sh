@@ -8,13 +8,16 @@
 # several models are shipped in a row: regenerate once after the last).
 # LVC_SHIP_TRUNK=elic ships a model fitted to elic's frozen transforms as a
 # file sharing elic's trunk (export.py --trunk; ship elic first).
+# LVC_SHIP_EMA=D ships the run's weight moving average of decay D
+# (train.py --ema) instead of its weights.
 set -eu
 arch=${1:?usage: ship.sh ARCH}
 cd "$(dirname "$0")/../.."
 run=models/train/runs/$arch
 trunk=${LVC_SHIP_TRUNK:-}
+ema=${LVC_SHIP_EMA:-}
 /usr/bin/python3 models/train/export.py --run "$run" --out "models/weights/$arch.lvcm" \
-    ${trunk:+--trunk "models/weights/$trunk.lvcm"}
+    ${trunk:+--trunk "models/weights/$trunk.lvcm"} ${ema:+--ema "$ema"}
 # The shipped log keeps the whole history: rows of the run past the last
 # step already recorded are appended (a run resumed from shipped weights
 # starts a new log.csv).

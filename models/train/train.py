@@ -8,6 +8,11 @@ Resumes from RUN/ckpt.pt when present (full precision, optimizer state),
 else from --init (a shipped .lvcm), else from scratch. Appends to
 RUN/log.csv: step, wall time, CPU-hours, images seen, lambda mix, bpp, PSNR,
 loss. Saves RUN/ckpt.pt every --save-every seconds and on SIGTERM/SIGINT.
+
+--ema D1,D2,... keeps exponential moving averages of the weights (Polyak
+averaging, one per decay) in the checkpoint next to the weights themselves;
+evaluate.py and export.py take them with --ema D. They average out the
+step-to-step noise of small-batch Adam without lowering the learning rate.
 """
 import argparse
 import csv
@@ -193,7 +198,21 @@ def main():
                          "this architecture (fitted to an earlier trunk) whose entropy model "
                          "(everything but g_a, g_s and the gains) is the starting point; its "
                          "own training cost is added to this run's")
+    ap.add_argument("--ema", default="",
+                    help="comma-separated decays of weight moving averages kept in the "
+                         "checkpoint (e.g. 0.999,0.9998); empty = none")
+    ap.add_argument("--init-ema", type=float, default=None,
+                    help="with a transfer --init CHECKPOINT.pt: take its weight moving "
+                         "average of this decay instead of its weights")
     args = ap.parse_args()
+    try:
+        args.ema_decays = [float(t) for t in args.ema.split(",") if t.strip()]
+    except ValueError:
+        ap.error(f"--ema {args.ema!r}: want comma-separated decays")
+    if any(not 0.0 < d < 1.0 for d in args.ema_decays):
+        ap.error("--ema: each decay must lie in (0, 1)")
+    if args.init_ema is not None and not (args.init and args.init.endswith(".pt")):
+        ap.error("--init-ema needs --init CHECKPOINT.pt")
     if args.warm_entropy and not (args.freeze_transforms and args.init and args.init.endswith(".pt")):
         ap.error("--warm-entropy needs --freeze-transforms and --init CHECKPOINT.pt")
 
@@ -243,7 +262,7 @@ def main():
         # transfer from another architecture's checkpoint: every tensor whose
         # name and shape match (g_a, g_s, h_a, gains, ...); steps start at 0
         ck = start_ck
-        src = ck["model"]
+        src = dict(arch.checkpoint_weights(ck, args.init_ema))
         arch.adapt_gains(src, start_lambdas, lambdas)
         own = model.state_dict()
         take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
@@ -251,6 +270,8 @@ def main():
         # the cost behind this model includes the run it starts from
         state = dict(ck["state"])
         state["base"] = f"{ck.get('args', {}).get('arch', '?')} at step {state['step']}"
+        if args.init_ema is not None:
+            state["base"] += f" (weight average {args.init_ema})"
         print(f"transferred {len(take)}/{len(own)} tensors from {args.init} "
               f"({state['base']})", flush=True)
         if args.warm_entropy:
@@ -262,6 +283,31 @@ def main():
         print(f"initialised from {args.init} (step {state['step']})", flush=True)
     for g in opt.param_groups:
         g["lr"] = args.lr
+
+    # weight moving averages: float tensors of the state dict, resumed when
+    # the checkpoint has one of the same decay, else started at the weights
+    sd_now = model.state_dict()
+    float_keys = [k for k, v in sd_now.items() if v.is_floating_point()]
+    old_ema = (start_ck or {}).get("ema", {}) if os.path.exists(ckpt_path) else {}
+    ema = {}
+    for d in args.ema_decays:
+        key = repr(d)
+        src = old_ema.get(key)
+        if src is not None and all(k in src and src[k].shape == sd_now[k].shape for k in float_keys):
+            ema[key] = {k: src[k].clone() for k in float_keys}
+            print(f"ema {key}: resumed", flush=True)
+        else:
+            ema[key] = {k: sd_now[k].detach().clone() for k in float_keys}
+            print(f"ema {key}: started at the current weights", flush=True)
+    live = [sd_now[k] for k in float_keys]  # views of the parameters and buffers
+
+    def ema_update():
+        with torch.no_grad():
+            for key, e in ema.items():
+                d = float(key)
+                vals = [e[k] for k in float_keys]
+                torch._foreach_mul_(vals, d)
+                torch._foreach_add_(vals, live, alpha=1.0 - d)
 
     t0 = time.time()
     imgs = []
@@ -279,8 +325,13 @@ def main():
     def save():
         st = dict(state)
         tmp = ckpt_path + ".tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st,
-                    "args": vars(args)}, tmp)
+        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": st,
+              "args": vars(args)}
+        # only the averages kept up to date in this run (one left out would
+        # go stale behind the weights)
+        if ema:
+            ck["ema"] = ema
+        torch.save(ck, tmp)
         os.replace(tmp, ckpt_path)
 
     log_path = os.path.join(args.run, "log.csv")
@@ -312,6 +363,8 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if ema:
+            ema_update()
         state["step"] += 1
         state["images"] += args.batch
         acc["loss"] += float(loss)
