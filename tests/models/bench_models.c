@@ -3,7 +3,10 @@
  * and MAC/pixel for every shipped model, and the peak memory of a large
  * decode.
  *
- *   bench_models [IMAGE.png] [--threads N] [--big SIDE] [--reps N]
+ *   bench_models [IMAGE.png] [--threads N] [--big SIDE] [--reps N] [--model NAME]
+ *
+ * --model runs one model only (e.g. under a profiler); --big 0 skips the
+ * large decode.
  *
  * Peak memory is the library's own allocation high-water mark
  * (lvc_mem_peak: every buffer of the codec, nn activations included) and
@@ -43,7 +46,7 @@ static void synthetic(LvcImage *img, int side)
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *only = NULL;
     int threads = 0, big = 2048, reps = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
             big = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            only = argv[++i];
         else
             path = argv[i];
     }
@@ -71,6 +76,8 @@ int main(int argc, char **argv)
            "1st dec s", "enc MAC/px", "dec MAC/px");
     for (int m = 0; m < lvc_model_count(); m++) {
         const LvcModelInfo *info = lvc_model_info(m);
+        if (only && strcmp(only, info->name))
+            continue;
         LvcEncoderSettings es;
         lvc_encoder_default_settings(&es);
         es.model = info->name;
