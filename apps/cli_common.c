@@ -226,6 +226,51 @@ int lvc_cli_option_error(int c, char *const argv[])
     return LVC_EXIT_USAGE;
 }
 
+int lvc_cli_opt_threads(const char *arg, long *out)
+{
+    if (lvc_cli_parse_long(arg, 0, 4096, out)) {
+        lvc_cli_error(NULL, "invalid --threads '%s' (expected 0..4096)", arg);
+        return LVC_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int lvc_cli_opt_backend(const char *arg, LvcBackend *out)
+{
+    if (lvc_cli_parse_backend(arg, out)) {
+        lvc_cli_error(NULL, "invalid --backend '%s' (expected auto, ref, cpu or cuda)", arg);
+        return LVC_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int lvc_cli_opt_max_pixels(const char *arg, uint64_t *out)
+{
+    if (lvc_cli_parse_u64(arg, 0, UINT64_MAX, out)) {
+        lvc_cli_error(NULL, "invalid --max-pixels '%s'", arg);
+        return LVC_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int lvc_cli_one_input(int argc, char *const argv[], const char **path)
+{
+    if (optind >= argc) {
+        lvc_cli_error(NULL, "no input file (see --help)");
+        return LVC_EXIT_USAGE;
+    }
+    if (argc - optind > 1) {
+        lvc_cli_error(NULL, "too many arguments: '%s' (one input file expected)", argv[optind + 1]);
+        return LVC_EXIT_USAGE;
+    }
+    if (!*argv[optind]) {
+        lvc_cli_error(NULL, "empty input file name");
+        return LVC_EXIT_USAGE;
+    }
+    *path = argv[optind];
+    return -1;
+}
+
 /* --------------------------------------------------------- option values */
 
 int lvc_cli_parse_long(const char *s, long min, long max, long *out)

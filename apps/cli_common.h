@@ -80,6 +80,16 @@ void lvc_cli_hex(const uint8_t *in, size_t n, char *out);
  * LVC_EXIT_USAGE. */
 int lvc_cli_option_error(int c, char *const argv[]);
 
+/* Options shared by lvcenc and lvcdec. Each parses its value, and on a bad
+ * one prints the single error line and returns LVC_EXIT_USAGE; else 0. */
+int lvc_cli_opt_threads(const char *arg, long *out);       /* --threads 0..4096 */
+int lvc_cli_opt_backend(const char *arg, LvcBackend *out); /* --backend */
+int lvc_cli_opt_max_pixels(const char *arg, uint64_t *out);
+/* The one input file that must follow the options (argv[optind], after
+ * getopt_long): returns -1 with *path set, or the exit status after one
+ * error line (no input, more than one, an empty name). */
+int lvc_cli_one_input(int argc, char *const argv[], const char **path);
+
 /* ------------------------------------------------------------------ input */
 
 /* Read a whole file ("-" = stdin) into a malloc'd buffer (*data owned by the

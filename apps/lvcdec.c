@@ -90,7 +90,7 @@ static int parse_options(int argc, char **argv, DecOptions *o)
     o->backend = LVC_BACKEND_AUTO;
 
     opterr = 0;
-    int c;
+    int c, rc;
     while ((c = getopt_long(argc, argv, ":o:fvhV", long_options, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -101,16 +101,12 @@ static int parse_options(int argc, char **argv, DecOptions *o)
             o->output = optarg;
             break;
         case OPT_THREADS:
-            if (lvc_cli_parse_long(optarg, 0, 4096, &o->threads)) {
-                lvc_cli_error(NULL, "invalid --threads '%s' (expected 0..4096)", optarg);
-                return LVC_EXIT_USAGE;
-            }
+            if ((rc = lvc_cli_opt_threads(optarg, &o->threads)))
+                return rc;
             break;
         case OPT_BACKEND:
-            if (lvc_cli_parse_backend(optarg, &o->backend)) {
-                lvc_cli_error(NULL, "invalid --backend '%s' (expected auto, ref, cpu or cuda)", optarg);
-                return LVC_EXIT_USAGE;
-            }
+            if ((rc = lvc_cli_opt_backend(optarg, &o->backend)))
+                return rc;
             break;
         case OPT_VERIFY:
             if (lvc_cli_parse_hex(optarg, o->expected, sizeof(o->expected))) {
@@ -120,10 +116,8 @@ static int parse_options(int argc, char **argv, DecOptions *o)
             o->verify = 1;
             break;
         case OPT_MAX_PIXELS:
-            if (lvc_cli_parse_u64(optarg, 0, UINT64_MAX, &o->max_pixels)) {
-                lvc_cli_error(NULL, "invalid --max-pixels '%s'", optarg);
-                return LVC_EXIT_USAGE;
-            }
+            if ((rc = lvc_cli_opt_max_pixels(optarg, &o->max_pixels)))
+                return rc;
             break;
         case OPT_DIGEST: o->print_digest = 1; break;
         case OPT_REF: o->ref = optarg; break;
@@ -141,20 +135,7 @@ static int parse_options(int argc, char **argv, DecOptions *o)
             return lvc_cli_option_error(c, argv);
         }
     }
-    if (optind >= argc) {
-        lvc_cli_error(NULL, "no input file (see --help)");
-        return LVC_EXIT_USAGE;
-    }
-    if (argc - optind > 1) {
-        lvc_cli_error(NULL, "too many arguments: '%s' (one input file expected)", argv[optind + 1]);
-        return LVC_EXIT_USAGE;
-    }
-    o->input = argv[optind];
-    if (!*o->input) {
-        lvc_cli_error(NULL, "empty input file name");
-        return LVC_EXIT_USAGE;
-    }
-    return -1;
+    return lvc_cli_one_input(argc, argv, &o->input);
 }
 
 /* For a stream this build cannot decode, say which model it needs. */

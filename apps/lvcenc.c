@@ -136,7 +136,7 @@ static int parse_options(int argc, char **argv, EncOptions *o)
     o->backend = LVC_BACKEND_AUTO;
 
     opterr = 0;
-    int c;
+    int c, rc;
     while ((c = getopt_long(argc, argv, ":o:q:m:fvhV", long_options, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -172,16 +172,12 @@ static int parse_options(int argc, char **argv, EncOptions *o)
             o->model = optarg;
             break;
         case OPT_THREADS:
-            if (lvc_cli_parse_long(optarg, 0, 4096, &o->threads)) {
-                lvc_cli_error(NULL, "invalid --threads '%s' (expected 0..4096)", optarg);
-                return LVC_EXIT_USAGE;
-            }
+            if ((rc = lvc_cli_opt_threads(optarg, &o->threads)))
+                return rc;
             break;
         case OPT_BACKEND:
-            if (lvc_cli_parse_backend(optarg, &o->backend)) {
-                lvc_cli_error(NULL, "invalid --backend '%s' (expected auto, ref, cpu or cuda)", optarg);
-                return LVC_EXIT_USAGE;
-            }
+            if ((rc = lvc_cli_opt_backend(optarg, &o->backend)))
+                return rc;
             break;
         case OPT_TILE:
             if (lvc_cli_parse_long(optarg, 0, 1L << 16, &o->tile) || o->tile % 64) {
@@ -190,10 +186,8 @@ static int parse_options(int argc, char **argv, EncOptions *o)
             }
             break;
         case OPT_MAX_PIXELS:
-            if (lvc_cli_parse_u64(optarg, 0, UINT64_MAX, &o->max_pixels)) {
-                lvc_cli_error(NULL, "invalid --max-pixels '%s'", optarg);
-                return LVC_EXIT_USAGE;
-            }
+            if ((rc = lvc_cli_opt_max_pixels(optarg, &o->max_pixels)))
+                return rc;
             break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose++; break;
@@ -212,22 +206,11 @@ static int parse_options(int argc, char **argv, EncOptions *o)
     }
     if (list)
         return list_models(o->json);
-    if (optind >= argc) {
-        lvc_cli_error(NULL, "no input file (see --help)");
-        return LVC_EXIT_USAGE;
-    }
-    if (argc - optind > 1) {
-        lvc_cli_error(NULL, "too many arguments: '%s' (one input file expected)", argv[optind + 1]);
-        return LVC_EXIT_USAGE;
-    }
+    if ((rc = lvc_cli_one_input(argc, argv, &o->input)) >= 0)
+        return rc;
     if (o->model && !lvc_model_find(o->model)) {
         lvc_cli_error(NULL, "unknown model '%s' (see --list-models)", o->model);
         return LVC_EXIT_UNSUPPORTED;
-    }
-    o->input = argv[optind];
-    if (!*o->input) {
-        lvc_cli_error(NULL, "empty input file name");
-        return LVC_EXIT_USAGE;
     }
     if (o->bpp > 0 && o->size > 0) {
         lvc_cli_error(NULL, "--bpp and --size are exclusive");

@@ -162,19 +162,10 @@ int main(int argc, char **argv)
             return lvc_cli_option_error(c, argv);
         }
     }
-    if (optind >= argc) {
-        lvc_cli_error(NULL, "no input file (see --help)");
-        return LVC_EXIT_USAGE;
-    }
-    if (argc - optind > 1) {
-        lvc_cli_error(NULL, "too many arguments: '%s' (one input file expected)", argv[optind + 1]);
-        return LVC_EXIT_USAGE;
-    }
-    const char *path = argv[optind];
-    if (!*path) {
-        lvc_cli_error(NULL, "empty input file name");
-        return LVC_EXIT_USAGE;
-    }
+    const char *path = NULL;
+    int rc = lvc_cli_one_input(argc, argv, &path);
+    if (rc >= 0)
+        return rc;
     const char *name = lvc_cli_name(path, 0);
 
     uint8_t *data = NULL;
