@@ -5,6 +5,8 @@ through lvcrd).
 
   /usr/bin/python3 models/train/evaluate.py --run models/train/runs/meanscale \
       --data ../shared/data/train/bsds500/test --images 8
+  /usr/bin/python3 models/train/evaluate.py --weights models/weights/elic.lvcm \
+      --data ../shared/data/train/bsds500/test --images 8
 """
 import argparse
 import os
@@ -20,7 +22,10 @@ import arch  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="training run folder (its ckpt.pt)")
+    src.add_argument("--weights", help="a .lvcm holding its own transforms (e.g. the "
+                                       "shipped models/weights/elic.lvcm)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--images", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
@@ -32,11 +37,25 @@ def main():
                          "(train.py --ema) instead of its weights")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    ck = torch.load(os.path.join(args.run, "ckpt.pt"))
-    a = ck.get("args", {})
-    model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
-                       lambdas=a.get("lambdas_used"))
-    model.load_state_dict(arch.checkpoint_weights(ck, args.ema))
+    if args.weights:
+        import export
+        import lvcm
+        meta = lvcm.read(args.weights)[1]
+        if meta.get("trunk_sha256"):
+            ap.error(f"{args.weights} takes its transforms from another file; "
+                     "evaluate that model's training run instead")
+        if args.ema is not None:
+            ap.error("--ema needs --run")
+        model = arch.build(meta["arch"], N=int(meta["N"]), M=int(meta["M"]),
+                           lambdas=arch.parse_lambdas(meta.get("lambdas")))
+        export.load_lvcm_into(model, args.weights)
+        ck = {"state": export.read_train_state(args.weights)}
+    else:
+        ck = torch.load(os.path.join(args.run, "ckpt.pt"))
+        a = ck.get("args", {})
+        model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
+                           lambdas=a.get("lambdas_used"))
+        model.load_state_dict(arch.checkpoint_weights(ck, args.ema))
     model.eval()
     if args.float_weights != "fp32":
         import export

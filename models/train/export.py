@@ -179,6 +179,8 @@ def export(model, state, path, float_weights="fp16", trunk=None):
         meta["slices"] = ",".join(str(k) for k in model.slices)
     if state.get("base"):
         meta["train_init"] = state["base"]
+    if state.get("weights"):
+        meta["train_weights"] = state["weights"]
     if trunk:
         share_trunk(t, meta, trunk)
     tmp = path + ".tmp"
@@ -257,6 +259,8 @@ def main():
     model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
                        lambdas=a.get("lambdas_used"))
     model.load_state_dict(arch.checkpoint_weights(ck, args.ema))
+    if args.ema is not None:
+        ck["state"]["weights"] = f"moving average of the weights, decay {args.ema}"
     export(model, ck["state"], args.out, args.float_weights, args.trunk)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) at step {ck['state']['step']}")
 
