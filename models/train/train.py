@@ -300,12 +300,11 @@ def main():
             ema[key] = {k: sd_now[k].detach().clone() for k in float_keys}
             print(f"ema {key}: started at the current weights", flush=True)
     live = [sd_now[k] for k in float_keys]  # views of the parameters and buffers
+    ema_lists = [(float(key), [e[k] for k in float_keys]) for key, e in ema.items()]
 
     def ema_update():
         with torch.no_grad():
-            for key, e in ema.items():
-                d = float(key)
-                vals = [e[k] for k in float_keys]
+            for d, vals in ema_lists:
                 torch._foreach_mul_(vals, d)
                 torch._foreach_add_(vals, live, alpha=1.0 - d)
 
