@@ -285,9 +285,14 @@ def main():
         g["lr"] = args.lr
 
     # weight moving averages: float tensors of the state dict, resumed when
-    # the checkpoint has one of the same decay, else started at the weights
+    # the checkpoint has one of the same decay, else started at the weights.
+    # Frozen parameters (--freeze-transforms) are left out: averaging a
+    # constant is not exact in floating point (v*d + v*(1-d) != v), and the
+    # export of a fit checks its transforms bit for bit against the trunk's;
+    # checkpoint_weights() takes them from the weights.
     sd_now = model.state_dict()
-    float_keys = [k for k, v in sd_now.items() if v.is_floating_point()]
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    float_keys = [k for k, v in sd_now.items() if v.is_floating_point() and k not in frozen]
     old_ema = (start_ck or {}).get("ema", {}) if os.path.exists(ckpt_path) else {}
     ema = {}
     for d in args.ema_decays:
