@@ -339,6 +339,18 @@ def main():
         os.replace(tmp, ckpt_path)
 
     log_path = os.path.join(args.run, "log.csv")
+    if os.path.exists(log_path) and os.path.exists(ckpt_path):
+        # a run killed between checkpoints logged steps the checkpoint does
+        # not hold; they are trained again from here, so their rows go
+        with open(log_path, newline="") as f:
+            rows = list(csv.reader(f))
+        keep = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= state["step"]]
+        if len(keep) < len(rows):
+            with open(log_path + ".tmp", "w", newline="") as f:
+                csv.writer(f).writerows(keep)
+            os.replace(log_path + ".tmp", log_path)
+            print(f"log.csv: {len(rows) - len(keep)} rows past step {state['step']} "
+                  "(not in the checkpoint) dropped", flush=True)
     new_log = not os.path.exists(log_path)
     logf = open(log_path, "a", newline="")
     log = csv.writer(logf)
