@@ -29,6 +29,10 @@ archs="checkerboard hyperprior factorized meanscale"
 runs=models/train/runs
 stamp=$(date +%Y%m%d-%H%M)
 [ -f $runs/elic/ckpt.pt ] || { echo "refit.sh: no $runs/elic/ckpt.pt" >&2; exit 1; }
+# the ships rebuild build/ and the conformance streams are encoded with it:
+# it must exist, and nothing else may build in it until this has finished
+[ -f build/build.ninja ] || {
+  echo "refit.sh: no build/ (meson setup build && ninja -C build first)" >&2; exit 1; }
 if pgrep -f "train.py.*--run $runs/elic( |\$)" >/dev/null; then
   echo "refit.sh: the elic run is still training; stop it first (kill -TERM)" >&2
   exit 1
@@ -69,7 +73,11 @@ for a in $archs; do
   done
   shift
 done
-LVC_SHIP_NO_CONFORMANCE=1 LVC_SHIP_EMA=${LVC_SHIP_EMA:-} sh models/train/ship.sh elic
+LVC_SHIP_NO_CONFORMANCE=1 LVC_SHIP_EMA=${LVC_SHIP_EMA:-} sh models/train/ship.sh elic || {
+  echo "refit.sh: shipping elic failed; the fits ($pids) go on: ship them" \
+       "when they end (ship.sh with LVC_SHIP_TRUNK=elic), then regenerate" >&2
+  exit 1
+}
 fail=0
 for p in $pids; do wait "$p" || fail=1; done
 [ $fail = 0 ] || { echo "refit.sh: a fit failed (see $runs/*.out)" >&2; exit 1; }

@@ -44,8 +44,12 @@ fi
     "tests/models/fixtures/${arch}_parity.lvcm"
 # the build embeds the new weights (reconfigure: the file may be new)
 if [ -d build ]; then
-  meson setup --reconfigure build >/dev/null
-  ninja -C build >/dev/null
+  # (quiet unless it fails; ninja reports errors on stdout)
+  out=$(meson setup --reconfigure build 2>&1 && ninja -C build 2>&1) || {
+    printf '%s\n' "$out" | tail -n 30 >&2
+    echo "ship.sh: rebuilding build/ failed (another ninja running in it?)" >&2
+    exit 1
+  }
 fi
 if [ -x conformance/regenerate ] && [ "${LVC_SHIP_NO_CONFORMANCE:-0}" = 0 ]; then
   conformance/regenerate
