@@ -160,7 +160,7 @@ class FactorizedVR(MeanScaleVR):
         y_lik = self.y_density.likelihood(y_noisy)
         y_hat = round_ste(y)
         x_hat = self.synthesis(y_hat, inv_gain)
-        return x_hat, y_lik, torch.ones(1, 1, 1, 1)
+        return x_hat, y_lik, torch.ones(1, 1, 1, 1, device=x.device)
 
 
 def checkerboard_anchor_mask(h, w):
@@ -205,7 +205,7 @@ class CheckerboardVR(MeanScaleVR):
         hyper = self.h_s(round_ste(z))
         b, m, h, w = y.shape
         anchor = checkerboard_anchor_mask(h, w).to(y)[None, None]
-        s0, m0 = self.params(hyper, torch.zeros(b, m, h, w, dtype=y.dtype))
+        s0, m0 = self.params(hyper, torch.zeros(b, m, h, w, dtype=y.dtype, device=y.device))
         y_hat0 = round_ste(y - m0) + m0
         ctx = self.ctx(quantize_act(y_hat0 * anchor, OUT_FA))
         s1, m1 = self.params(hyper, ctx)
@@ -283,7 +283,7 @@ class ElicVR(MeanScaleVR):
             cc = []
             if k:
                 cc = [self.cc[k - 1](quantize_act(torch.cat(y_hats, 1), OUT_FA))]
-            zero = torch.zeros(b, 2 * sk, h, w, dtype=y.dtype)
+            zero = torch.zeros(b, 2 * sk, h, w, dtype=y.dtype, device=y.device)
             out0 = self.ep[k](torch.cat(parts + [zero] + cc, 1))
             s0, m0 = out0[:, :sk], out0[:, sk:]
             yh0 = round_ste(ys - m0) + m0

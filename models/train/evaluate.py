@@ -51,7 +51,8 @@ def main():
         export.load_lvcm_into(model, args.weights)
         ck = {"state": export.read_train_state(args.weights)}
     else:
-        ck = torch.load(os.path.join(args.run, "ckpt.pt"))
+        from train import load_checkpoint
+        ck = load_checkpoint(os.path.join(args.run, "ckpt.pt"))
         a = ck.get("args", {})
         model = arch.build(a.get("arch", "meanscale"), N=a.get("N", 128), M=a.get("M", 192),
                            lambdas=a.get("lambdas_used"))

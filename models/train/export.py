@@ -175,6 +175,8 @@ def export(model, state, path, float_weights="fp16", trunk=None):
         "train_images": str(state.get("images", 0)),
         "train_cpu_hours": f"{state.get('cpu_s', 0.0) / 3600.0:.3f}",
     }
+    if state.get("gpu_s"):
+        meta["train_gpu_hours"] = f"{state['gpu_s'] / 3600.0:.4f}"
     if hasattr(model, "slices"):
         meta["slices"] = ",".join(str(k) for k in model.slices)
     if state.get("base"):
@@ -191,7 +193,8 @@ def export(model, state, path, float_weights="fp16", trunk=None):
 def read_train_state(path):
     _, meta = lvcm.read(path)
     return {"step": int(meta.get("train_steps", 0)), "images": int(meta.get("train_images", 0)),
-            "cpu_s": float(meta.get("train_cpu_hours", 0.0)) * 3600.0, "wall_s": 0.0}
+            "cpu_s": float(meta.get("train_cpu_hours", 0.0)) * 3600.0, "wall_s": 0.0,
+            "gpu_s": float(meta.get("train_gpu_hours", 0.0)) * 3600.0}
 
 
 def load_lvcm_into(model, path, lambdas=None):
@@ -249,9 +252,10 @@ def main():
                     help="export the run's weight moving average of this decay "
                          "(train.py --ema) instead of its weights")
     args = ap.parse_args()
-    ck = torch.load(os.path.join(args.run, "ckpt.pt"))
+    from train import load_checkpoint
+    ck = load_checkpoint(os.path.join(args.run, "ckpt.pt"))
     if args.add_base:
-        base = torch.load(args.add_base)
+        base = load_checkpoint(args.add_base)
         for k in ("step", "images", "cpu_s"):
             ck["state"][k] = ck["state"].get(k, 0) + base["state"].get(k, 0)
         ck["state"]["base"] = f"{base.get('args', {}).get('arch', '?')} at step {base['state']['step']}"

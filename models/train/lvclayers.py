@@ -95,10 +95,32 @@ class QConv2d(nn.Module):
         bq = round_ste(self.conv.bias * sb) / sb
         return wq, bq, fw
 
+    def qweights_device(self):
+        """qweights() with the weight grid computed on the weights' device:
+        the same grid (float64, as the Python float of qweights()), but no
+        host round trip per layer, which would stall a GPU step."""
+        w = self.conv.weight
+        if self.mask is not None:
+            w = w * self.mask
+        m = w.detach().abs().amax().double()
+        fw = torch.floor(torch.log2(W_MAX / m)).clamp(0, FW_MAX)  # m = 0: inf -> FW_MAX
+        sw = torch.exp2(fw).to(w.dtype)
+        wq = torch.clamp(round_ste(w * sw), -W_MAX, W_MAX) / sw
+        sb = torch.exp2(fw + self.fa_in).to(w.dtype)
+        bq = round_ste(self.conv.bias * sb) / sb
+        return wq, bq
+
     def forward(self, x):
         # x is already on the fa_in grid
-        wq, bq, _ = self.qweights()
-        y = F.conv2d(x, wq, bq, stride=self.stride, padding=self.k // 2)
+        if x.is_cuda:
+            # in float64: the integer products and sums are then exact, as
+            # on the C side (a GPU's float32 convolution may run in TF32)
+            wq, bq = self.qweights_device()
+            y = F.conv2d(x.double(), wq.double(), bq.double(), stride=self.stride,
+                         padding=self.k // 2).to(x.dtype)
+        else:
+            wq, bq, _ = self.qweights()
+            y = F.conv2d(x, wq, bq, stride=self.stride, padding=self.k // 2)
         y = quantize_act(y, self.fa_out)
         if self.relu:
             y = F.relu(y)

@@ -13,6 +13,11 @@ loss. Saves RUN/ckpt.pt every --save-every seconds and on SIGTERM/SIGINT.
 averaging, one per decay) in the checkpoint next to the weights themselves;
 evaluate.py and export.py take them with --ema D. They average out the
 step-to-step noise of small-batch Adam without lowering the learning rate.
+
+--device cuda trains on a GPU (a newer PyTorch with CUDA; the code runs on
+both). Its wall time is kept as the state's gpu_s (exported as
+train_gpu_hours), not as CPU time; crops are cut on the host and copied.
+--downscale 1 reads images already downscaled (pack_data.py).
 """
 import argparse
 import csv
@@ -20,6 +25,7 @@ import ctypes
 import math
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -95,6 +101,12 @@ def random_batch(imgs, batch, crop, rng):
     return out.float() / 255.0
 
 
+def load_checkpoint(path):
+    """torch.load of a train.py checkpoint on the host (PyTorch 2.6 and later
+    default to weights_only, which refuses the checkpoint's plain objects)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
 def rd_loss(model, x, level):
     x_hat, y_lik, z_lik = model(x, level)
     b, _, h, w = x.shape
@@ -104,7 +116,7 @@ def rd_loss(model, x, level):
     if x_hat is None:  # frozen transforms: the rate alone
         return bpp.mean(), bpp.detach(), torch.full_like(bpp, float("nan"))
     mse = ((x_hat - x) ** 2).mean(dim=(1, 2, 3))
-    lam = torch.tensor(model.lambdas, dtype=x.dtype)[level]
+    lam = torch.tensor(model.lambdas, dtype=x.dtype, device=x.device)[level]
     loss = (bpp + lam * (255.0 ** 2) * mse).mean()
     return loss, bpp.detach(), mse.detach()
 
@@ -182,6 +194,14 @@ def main():
     ap.add_argument("--steps", type=int, default=10 ** 9)
     ap.add_argument("--hours", type=float, default=1e9, help="stop after this wall time")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda to train on a GPU")
+    ap.add_argument("--parts-dir", default=None,
+                    help="at every save also write the weight averages as parts of at most "
+                         "12 MiB and a copy of log.csv there (ckpt_parts.py; for a remote "
+                         "trainer that may be stopped at any time)")
+    ap.add_argument("--downscale", type=int, default=2,
+                    help="box-filter factor applied to the training images when loaded "
+                         "(1: images packed already downscaled by pack_data.py)")
     ap.add_argument("--save-every", type=float, default=600.0)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--bench", type=int, default=0, help="time N steps and exit")
@@ -216,6 +236,13 @@ def main():
     if args.warm_entropy and not (args.freeze_transforms and args.init and args.init.endswith(".pt")):
         ap.error("--warm-entropy needs --freeze-transforms and --init CHECKPOINT.pt")
 
+    if args.downscale < 1:
+        ap.error("--downscale: want 1 or more")
+    dev = torch.device(args.device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: this PyTorch sees no GPU")
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes
     tune_malloc(args.batch * args.crop[0] * args.crop[1])
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -227,9 +254,9 @@ def main():
     start_lambdas = None
     start_ck = None  # the checkpoint we resume or transfer from, loaded once
     if os.path.exists(ckpt_path):
-        start_ck = torch.load(ckpt_path)
+        start_ck = load_checkpoint(ckpt_path)
     elif args.init and args.init.endswith(".pt"):
-        start_ck = torch.load(args.init)
+        start_ck = load_checkpoint(args.init)
     if start_ck is not None:
         start_lambdas = start_ck["args"].get("lambdas_used")
     elif args.init:
@@ -238,7 +265,7 @@ def main():
     start_lambdas = start_lambdas or list(arch.LAMBDAS)
     lambdas = arch.parse_lambdas(args.lambdas) or start_lambdas
     args.lambdas_used = lambdas
-    model = arch.build(args.arch, N=args.N, M=args.M, lambdas=lambdas)
+    model = arch.build(args.arch, N=args.N, M=args.M, lambdas=lambdas).to(dev)
     if args.freeze_transforms:
         model.skip_synthesis = True
         for name, p in model.named_parameters():
@@ -316,7 +343,7 @@ def main():
     t0 = time.time()
     imgs = []
     for d in args.data:
-        imgs += load_images(d)[0]
+        imgs += load_images(d, downscale=args.downscale)[0]
     print(f"{len(imgs)} training images loaded in {time.time() - t0:.1f}s", flush=True)
 
     stop = {"flag": False}
@@ -329,14 +356,19 @@ def main():
     def save():
         st = dict(state)
         tmp = ckpt_path + ".tmp"
-        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": st,
-              "args": vars(args)}
+        host = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        ck = {"model": host, "opt": opt.state_dict(), "state": st, "args": vars(args)}
         # only the averages kept up to date in this run (one left out would
         # go stale behind the weights)
         if ema:
-            ck["ema"] = ema
+            ck["ema"] = {key: {k: v.cpu() for k, v in e.items()} for key, e in ema.items()}
         torch.save(ck, tmp)
         os.replace(tmp, ckpt_path)
+        if args.parts_dir and ema:
+            import ckpt_parts
+            logf.flush()
+            ckpt_parts.write_parts(ck, args.parts_dir, 12.0)
+            shutil.copyfile(log_path, os.path.join(args.parts_dir, "log.csv"))
 
     log_path = os.path.join(args.run, "log.csv")
     if os.path.exists(log_path) and os.path.exists(ckpt_path):
@@ -359,18 +391,36 @@ def main():
                       "bpp_lo", "psnr_lo", "bpp_hi", "psnr_hi"])
 
     L = len(model.lambdas)
-    acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(L), "mse": np.zeros(L), "cnt": np.zeros(L)}
+    def new_acc():
+        z = torch.zeros(L, dtype=torch.float64, device=dev)
+        return {"loss": torch.zeros((), dtype=torch.float64, device=dev), "n": 0,
+                "bpp": z.clone(), "mse": z.clone(), "cnt": z.clone()}
+    acc = new_acc()
+    on_gpu = dev.type != "cpu"
     start_wall, start_cpu = time.time(), cpu_seconds()
     last_save = time.time()
     session_start = time.time()
     bench_t = None
     step0 = state["step"]
+
+    def cpu_hours_now():
+        # a GPU run's host CPU time is not training CPU time: its cost is
+        # its wall time, kept as gpu_s
+        extra = 0.0 if on_gpu else cpu_seconds() - start_cpu
+        return (state["cpu_s"] + extra) / 3600.0
+
+    def account(now):
+        state["wall_s"] += now - start_wall
+        if on_gpu:
+            state["gpu_s"] = state.get("gpu_s", 0.0) + now - start_wall
+        else:
+            state["cpu_s"] += cpu_seconds() - start_cpu
     model.train()
     while state["step"] < args.steps and not stop["flag"]:
         if args.bench and state["step"] == step0 + 2:
             bench_t = time.time()
-        x = random_batch(imgs, args.batch, args.crop, rng)
-        level = torch.randint(0, L, (args.batch,))
+        x = random_batch(imgs, args.batch, args.crop, rng).to(dev, non_blocking=True)
+        level = torch.randint(0, L, (args.batch,)).to(dev)
         loss, bpp, mse = rd_loss(model, x, level)
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
@@ -383,13 +433,11 @@ def main():
             ema_update()
         state["step"] += 1
         state["images"] += args.batch
-        acc["loss"] += float(loss)
+        acc["loss"] += loss.detach().double()
         acc["n"] += 1
-        for i in range(args.batch):
-            lv = int(level[i])
-            acc["bpp"][lv] += float(bpp[i])
-            acc["mse"][lv] += float(mse[i])
-            acc["cnt"][lv] += 1
+        acc["bpp"].index_add_(0, level, bpp.double())
+        acc["mse"].index_add_(0, level, mse.double())
+        acc["cnt"].index_add_(0, level, torch.ones_like(bpp, dtype=torch.float64))
         if args.bench and state["step"] == step0 + 2 + args.bench:
             dt = time.time() - bench_t
             px = args.bench * args.batch * args.crop[0] * args.crop[1]
@@ -399,7 +447,9 @@ def main():
         now = time.time()
         if state["step"] % args.log_every == 0:
             wall = state["wall_s"] + now - start_wall
-            cpu_h = (state["cpu_s"] + cpu_seconds() - start_cpu) / 3600.0
+            cpu_h = cpu_hours_now()
+            a = {k: (v.cpu().numpy() if torch.is_tensor(v) else v) for k, v in acc.items()}
+            acc = a
             cnt = np.maximum(acc["cnt"], 1)
             bpp_l = acc["bpp"] / cnt
             psnr_l = 10 * np.log10(1.0 / np.maximum(acc["mse"] / cnt, 1e-10))
@@ -410,18 +460,16 @@ def main():
             print(f"step {state['step']} loss {acc['loss'] / acc['n']:.4f} "
                   f"lo {bpp_l[0]:.3f}bpp/{psnr_l[0]:.2f}dB hi {bpp_l[-1]:.3f}bpp/{psnr_l[-1]:.2f}dB "
                   f"cpu_h {cpu_h:.2f}", flush=True)
-            acc = {"loss": 0.0, "n": 0, "bpp": np.zeros(L), "mse": np.zeros(L), "cnt": np.zeros(L)}
+            acc = new_acc()
         out_of_time = now - session_start > args.hours * 3600
         if now - last_save > args.save_every or out_of_time:
-            state["wall_s"] += now - start_wall
-            state["cpu_s"] += cpu_seconds() - start_cpu
+            account(now)
             start_wall, start_cpu = now, cpu_seconds()
             save()
             last_save = now
             if out_of_time:
                 break
-    state["wall_s"] += time.time() - start_wall
-    state["cpu_s"] += cpu_seconds() - start_cpu
+    account(time.time())
     save()
     print(f"saved at step {state['step']}", flush=True)
 
