@@ -37,7 +37,7 @@ def write_parts(ck, out, max_mib, decays=None):
     keys = [repr(float(d)) for d in decays] if decays else sorted(avgs)
     missing = [k for k in keys if k not in avgs]
     if missing:
-        raise SystemExit(f"{run}: no weight average of decay {', '.join(missing)} "
+        raise SystemExit(f"checkpoint has no weight average of decay {', '.join(missing)} "
                          f"(it has: {', '.join(sorted(avgs)) or 'none'})")
     os.makedirs(out, exist_ok=True)
     limit = max_mib * 2 ** 20
