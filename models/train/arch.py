@@ -163,9 +163,10 @@ class FactorizedVR(MeanScaleVR):
         return x_hat, y_lik, torch.ones(1, 1, 1, 1, device=x.device)
 
 
-def checkerboard_anchor_mask(h, w):
+def checkerboard_anchor_mask(h, w, device=None):
     """1 at anchor positions ((x + y) even), decoded in pass 0."""
-    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    yy, xx = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device),
+                            indexing="ij")
     return ((yy + xx) % 2 == 0).float()
 
 
@@ -204,7 +205,7 @@ class CheckerboardVR(MeanScaleVR):
         z_lik = self.z_density.likelihood(z_noisy)
         hyper = self.h_s(round_ste(z))
         b, m, h, w = y.shape
-        anchor = checkerboard_anchor_mask(h, w).to(y)[None, None]
+        anchor = checkerboard_anchor_mask(h, w, y.device).to(y)[None, None]
         s0, m0 = self.params(hyper, torch.zeros(b, m, h, w, dtype=y.dtype, device=y.device))
         y_hat0 = round_ste(y - m0) + m0
         ctx = self.ctx(quantize_act(y_hat0 * anchor, OUT_FA))
@@ -274,7 +275,7 @@ class ElicVR(MeanScaleVR):
         z_lik = self.z_density.likelihood(z_noisy)
         hyper = self.h_s(round_ste(z))
         b, m, h, w = y.shape
-        anchor = checkerboard_anchor_mask(h, w).to(y)[None, None]
+        anchor = checkerboard_anchor_mask(h, w, y.device).to(y)[None, None]
         y_hats, scales, means = [], [], []
         c0 = 0
         for k, sk in enumerate(self.slices):

@@ -2,7 +2,7 @@
 """Carry a training run's weight averages between machines in files of a
 bounded size (a remote trainer may return only small files).
 
-  ckpt_parts.py split RUN OUTDIR [--max-mib 12] [--ema 0.999 ...]
+  ckpt_parts.py split RUN OUTDIR [--max-mib 13] [--ema 0.999 ...]
       writes OUTDIR/part-K.pt: the chosen moving averages of RUN/ckpt.pt
       (full precision), split by tensor, with the run's state and args
   ckpt_parts.py join OUTDIR RUN
@@ -31,8 +31,9 @@ def split(run, out, max_mib, decays):
 
 def write_parts(ck, out, max_mib, decays=None):
     """ck's averages (all, or those of decays) as OUT/part-K.pt. Each part
-    is written elsewhere first and copied in, so a process killed meanwhile
-    leaves at most one part unreadable (join refuses the set)."""
+    is written elsewhere first, copied in as OUT/part.tmp and renamed, so a
+    process killed meanwhile leaves every part whole (possibly parts of two
+    saves: join names them; --allow-mixed-steps takes them anyway)."""
     avgs = ck.get("ema", {})
     keys = [repr(float(d)) for d in decays] if decays else sorted(avgs)
     missing = [k for k in keys if k not in avgs]
@@ -57,12 +58,13 @@ def write_parts(ck, out, max_mib, decays=None):
             t = os.path.join(tmp, "part.pt")
             torch.save({"ema": p, "state": ck["state"], "args": ck.get("args", {}),
                         "part": i, "parts": len(parts), "decays": keys}, t)
-            shutil.copyfile(t, os.path.join(out, f"part-{i}.pt"))
+            shutil.copyfile(t, os.path.join(out, "part.tmp"))
+            os.replace(os.path.join(out, "part.tmp"), os.path.join(out, f"part-{i}.pt"))
     print(f"{len(parts)} parts of at most {max_mib} MiB in {out} (averages {', '.join(keys)}, "
           f"step {ck['state']['step']})")
 
 
-def join(src, run):
+def join(src, run, allow_mixed=False):
     files = sorted(glob.glob(os.path.join(src, "part-*.pt")))
     if not files:
         raise SystemExit(f"{src}: no part-*.pt")
@@ -72,7 +74,11 @@ def join(src, run):
         raise SystemExit(f"{src}: have parts {sorted(p['part'] for p in parts)} of {n}")
     steps = {p["state"]["step"] for p in parts}
     if len(steps) != 1:
-        raise SystemExit(f"{src}: parts of different steps {sorted(steps)}")
+        if not allow_mixed:
+            raise SystemExit(f"{src}: parts of different steps {sorted(steps)} "
+                             "(--allow-mixed-steps takes them anyway)")
+        print(f"warning: parts of steps {sorted(steps)}; the state is the newest's")
+        parts.sort(key=lambda p: -p["state"]["step"])
     ema = {}
     for p in parts:
         for key, d in p["ema"].items():
@@ -96,16 +102,18 @@ def main():
     s = sub.add_parser("split")
     s.add_argument("run")
     s.add_argument("out")
-    s.add_argument("--max-mib", type=float, default=12.0)
+    s.add_argument("--max-mib", type=float, default=13.0)
     s.add_argument("--ema", type=float, action="append", default=[])
     j = sub.add_parser("join")
     j.add_argument("src")
     j.add_argument("run")
+    j.add_argument("--allow-mixed-steps", action="store_true",
+                   help="join parts written by different saves (a run stopped mid-save)")
     a = ap.parse_args()
     if a.cmd == "split":
         split(a.run, a.out, a.max_mib, a.ema)
     else:
-        join(a.src, a.run)
+        join(a.src, a.run, a.allow_mixed_steps)
 
 
 if __name__ == "__main__":

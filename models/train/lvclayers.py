@@ -13,6 +13,7 @@ straight-through gradients:
   ReLU    = max(y_int, 0)
 """
 import math
+import os
 
 import torch
 import torch.nn as nn
@@ -22,6 +23,9 @@ INT16_MAX = 32767
 INT16_MIN = -32768
 W_MAX = 32767          # int16 weights
 FW_MAX = 15            # at most 15 fractional bits for weights
+# On a GPU the integer layers convolve in float64 (exact integer sums);
+# LVC_QCONV_FP32=1 falls back to float32 (train.py then turns TF32 off).
+QCONV_FP64 = os.environ.get("LVC_QCONV_FP32", "") != "1"
 
 
 class _RoundSTE(torch.autograd.Function):
@@ -116,12 +120,17 @@ class QConv2d(nn.Module):
             # in float64: the integer products and sums are then exact, as
             # on the C side (a GPU's float32 convolution may run in TF32)
             wq, bq = self.qweights_device()
-            y = F.conv2d(x.double(), wq.double(), bq.double(), stride=self.stride,
-                         padding=self.k // 2).to(x.dtype)
+            if QCONV_FP64:
+                y = F.conv2d(x.double(), wq.double(), bq.double(), stride=self.stride,
+                             padding=self.k // 2)
+                y = quantize_act(y, self.fa_out).to(x.dtype)
+            else:
+                y = quantize_act(F.conv2d(x, wq, bq, stride=self.stride, padding=self.k // 2),
+                                 self.fa_out)
         else:
             wq, bq, _ = self.qweights()
             y = F.conv2d(x, wq, bq, stride=self.stride, padding=self.k // 2)
-        y = quantize_act(y, self.fa_out)
+            y = quantize_act(y, self.fa_out)
         if self.relu:
             y = F.relu(y)
         return y

@@ -107,7 +107,7 @@ def load_checkpoint(path):
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def rd_loss(model, x, level):
+def rd_loss(model, x, level, lam_all=None):
     x_hat, y_lik, z_lik = model(x, level)
     b, _, h, w = x.shape
     npix = h * w
@@ -116,7 +116,9 @@ def rd_loss(model, x, level):
     if x_hat is None:  # frozen transforms: the rate alone
         return bpp.mean(), bpp.detach(), torch.full_like(bpp, float("nan"))
     mse = ((x_hat - x) ** 2).mean(dim=(1, 2, 3))
-    lam = torch.tensor(model.lambdas, dtype=x.dtype, device=x.device)[level]
+    if lam_all is None:
+        lam_all = torch.tensor(model.lambdas, dtype=x.dtype, device=x.device)
+    lam = lam_all[level]
     loss = (bpp + lam * (255.0 ** 2) * mse).mean()
     return loss, bpp.detach(), mse.detach()
 
@@ -225,6 +227,7 @@ def main():
                     help="with a transfer --init CHECKPOINT.pt: take its weight moving "
                          "average of this decay instead of its weights")
     args = ap.parse_args()
+    session_start = time.time()
     try:
         args.ema_decays = [float(t) for t in args.ema.split(",") if t.strip()]
     except ValueError:
@@ -243,6 +246,10 @@ def main():
         ap.error("--device cuda: this PyTorch sees no GPU")
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes
+        if os.environ.get("LVC_QCONV_FP32") == "1":
+            torch.backends.cudnn.allow_tf32 = False
+    if args.parts_dir and not args.ema_decays:
+        ap.error("--parts-dir writes the weight averages: give --ema")
     tune_malloc(args.batch * args.crop[0] * args.crop[1])
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -326,7 +333,7 @@ def main():
         key = repr(d)
         src = old_ema.get(key)
         if src is not None and all(k in src and src[k].shape == sd_now[k].shape for k in float_keys):
-            ema[key] = {k: src[k].clone() for k in float_keys}
+            ema[key] = {k: src[k].to(sd_now[k].device, copy=True) for k in float_keys}
             print(f"ema {key}: resumed", flush=True)
         else:
             ema[key] = {k: sd_now[k].detach().clone() for k in float_keys}
@@ -367,7 +374,7 @@ def main():
         if args.parts_dir and ema:
             import ckpt_parts
             logf.flush()
-            ckpt_parts.write_parts(ck, args.parts_dir, 12.0)
+            ckpt_parts.write_parts(ck, args.parts_dir, 13.0)
             shutil.copyfile(log_path, os.path.join(args.parts_dir, "log.csv"))
 
     log_path = os.path.join(args.run, "log.csv")
@@ -397,9 +404,10 @@ def main():
                 "bpp": z.clone(), "mse": z.clone(), "cnt": z.clone()}
     acc = new_acc()
     on_gpu = dev.type != "cpu"
+    lam_all = torch.tensor(model.lambdas, dtype=torch.float32, device=dev)
     start_wall, start_cpu = time.time(), cpu_seconds()
     last_save = time.time()
-    session_start = time.time()
+    saved_step = None
     bench_t = None
     step0 = state["step"]
 
@@ -420,11 +428,16 @@ def main():
         if args.bench and state["step"] == step0 + 2:
             bench_t = time.time()
         x = random_batch(imgs, args.batch, args.crop, rng).to(dev, non_blocking=True)
-        level = torch.randint(0, L, (args.batch,)).to(dev)
-        loss, bpp, mse = rd_loss(model, x, level)
+        if on_gpu:  # drawn on the device: no blocking copy
+            level = torch.randint(0, L, (args.batch,), device=dev)
+        else:
+            level = torch.randint(0, L, (args.batch,))
+        loss, bpp, mse = rd_loss(model, x, level, lam_all)
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             print(f"step {state['step']}: non-finite loss, batch skipped", flush=True)
+            if time.time() - session_start > args.hours * 3600:
+                break
             continue
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -466,11 +479,13 @@ def main():
             account(now)
             start_wall, start_cpu = now, cpu_seconds()
             save()
+            saved_step = state["step"]
             last_save = now
             if out_of_time:
                 break
-    account(time.time())
-    save()
+    if saved_step != state["step"]:
+        account(time.time())
+        save()
     print(f"saved at step {state['step']}", flush=True)
 
 
