@@ -107,20 +107,60 @@ def load_checkpoint(path):
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def rd_loss(model, x, level, lam_all=None):
+def rd_loss(model, x, level, lam_all=None, level_w=None):
+    """Mean over the batch of bpp + lambda * 255^2 * MSE, each sample at its
+    level's lambda; with level_w (L,) each sample's term is weighted by its
+    level's weight (train.py --level-weights)."""
     x_hat, y_lik, z_lik = model(x, level)
     b, _, h, w = x.shape
     npix = h * w
     bits = (-torch.log2(y_lik)).sum(dim=(1, 2, 3)) + (-torch.log2(z_lik)).sum(dim=(1, 2, 3))
     bpp = bits / npix
     if x_hat is None:  # frozen transforms: the rate alone
-        return bpp.mean(), bpp.detach(), torch.full_like(bpp, float("nan"))
+        loss = bpp.mean() if level_w is None else (bpp * level_w[level]).mean()
+        return loss, bpp.detach(), torch.full_like(bpp, float("nan"))
     mse = ((x_hat - x) ** 2).mean(dim=(1, 2, 3))
     if lam_all is None:
         lam_all = torch.tensor(model.lambdas, dtype=x.dtype, device=x.device)
     lam = lam_all[level]
-    loss = (bpp + lam * (255.0 ** 2) * mse).mean()
+    per = bpp + lam * (255.0 ** 2) * mse
+    loss = per.mean() if level_w is None else (per * level_w[level]).mean()
     return loss, bpp.detach(), mse.detach()
+
+
+class LevelWeights:
+    """--level-weights inverse-loss: each level's term is divided by a
+    running mean of that level's loss (decay 0.99 per step it is drawn in),
+    the weights normalised to mean 1 over the levels. The gradient is then
+    that of sum_l log(loss_l): a relative gain counts alike at every level,
+    as in a BD-rate (log rate), instead of the top levels' losses, about 20
+    times the lowest level's, dominating the shared weights. Levels not yet
+    seen weigh 1 (the mean)."""
+
+    def __init__(self, L, device, start=None, decay=0.99):
+        self.decay = decay
+        self.mean = torch.full((L,), float("nan"), dtype=torch.float64, device=device)
+        if start:
+            self.mean[:] = torch.tensor(start, dtype=torch.float64)
+
+    def weights(self):
+        inv = 1.0 / self.mean
+        seen = torch.isfinite(inv)
+        m = torch.where(seen, inv, torch.zeros_like(inv)).sum() / seen.sum().clamp(min=1)
+        w = torch.where(seen, inv / m, torch.ones_like(inv))
+        return w.float()
+
+    def update(self, level, per):
+        L = self.mean.numel()
+        s = torch.zeros(L, dtype=torch.float64, device=per.device).index_add_(0, level, per.double())
+        n = torch.bincount(level, minlength=L).double()
+        batch_mean = s / n.clamp(min=1)
+        fresh = torch.isnan(self.mean)
+        upd = torch.where(fresh, batch_mean, self.decay * self.mean + (1 - self.decay) * batch_mean)
+        self.mean = torch.where(n > 0, upd, self.mean)
+
+    def state(self):
+        return [float(v) for v in self.mean.cpu()]
 
 
 def tune_malloc(step_pixels=8 * 128 * 128):
@@ -204,6 +244,10 @@ def main():
     ap.add_argument("--downscale", type=int, default=2,
                     help="box-filter factor applied to the training images when loaded "
                          "(1: images packed already downscaled by pack_data.py)")
+    ap.add_argument("--level-weights", choices=("uniform", "inverse-loss"), default="uniform",
+                    help="weight of each rate level's term in the loss: uniform (the sum of "
+                         "the levels' losses), or inverse-loss (each divided by a running "
+                         "mean of its level's loss: the sum of their logarithms)")
     ap.add_argument("--save-every", type=float, default=600.0)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--bench", type=int, default=0, help="time N steps and exit")
@@ -362,6 +406,8 @@ def main():
 
     def save():
         st = dict(state)
+        if lw is not None:
+            st["level_loss"] = lw.state()
         tmp = ckpt_path + ".tmp"
         host = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         ck = {"model": host, "opt": opt.state_dict(), "state": st, "args": vars(args)}
@@ -405,6 +451,10 @@ def main():
     acc = new_acc()
     on_gpu = dev.type != "cpu"
     lam_all = torch.tensor(model.lambdas, dtype=torch.float32, device=dev)
+    lw = None
+    if args.level_weights == "inverse-loss":
+        start = state.get("level_loss")
+        lw = LevelWeights(L, dev, start if start and len(start) == L else None)
     start_wall, start_cpu = time.time(), cpu_seconds()
     last_save = time.time()
     saved_step = None
@@ -432,7 +482,7 @@ def main():
             level = torch.randint(0, L, (args.batch,), device=dev)
         else:
             level = torch.randint(0, L, (args.batch,))
-        loss, bpp, mse = rd_loss(model, x, level, lam_all)
+        loss, bpp, mse = rd_loss(model, x, level, lam_all, None if lw is None else lw.weights())
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             print(f"step {state['step']}: non-finite loss, batch skipped", flush=True)
@@ -446,7 +496,11 @@ def main():
             ema_update()
         state["step"] += 1
         state["images"] += args.batch
-        acc["loss"] += loss.detach().double()
+        # unweighted, for the log (the rate alone with frozen transforms)
+        per = bpp if args.freeze_transforms else bpp + lam_all[level] * (255.0 ** 2) * mse
+        if lw is not None:
+            lw.update(level, per)
+        acc["loss"] += per.mean().double()
         acc["n"] += 1
         acc["bpp"].index_add_(0, level, bpp.double())
         acc["mse"].index_add_(0, level, mse.double())
