@@ -99,6 +99,18 @@ static int png_read_jmp(PngReadCtx *ctx, PngSource *src, uint64_t max_pixels)
     /* libpng's own default limit (1e6 per side) is not ours: max_pixels,
      * checked below, is the bound. */
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    /* The reader needs IHDR, PLTE, tRNS and the image data. libpng reads a
+     * known ancillary chunk (sPLT, iCCP, text ...) into one buffer of the
+     * length its header claims, and an over-long one is only a warning
+     * (benign error), so a 42-byte file claiming a 1.9 GB sPLT made it
+     * allocate 1.9 GB. Treated as unknown, these are skipped in small reads
+     * without being stored; unknown chunks are skipped the same way. */
+    static const png_byte skip[] = "bKGD" "\0" "cHRM" "\0" "eXIf" "\0" "gAMA" "\0"
+                                   "hIST" "\0" "iCCP" "\0" "iTXt" "\0" "oFFs" "\0"
+                                   "pCAL" "\0" "pHYs" "\0" "sBIT" "\0" "sCAL" "\0"
+                                   "sPLT" "\0" "sRGB" "\0" "tEXt" "\0" "tIME" "\0"
+                                   "zTXt";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skip, (int)(sizeof(skip) / 5));
     png_read_info(png, info);
 
     png_uint_32 w, h;

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "codec/image_io.h"
+#include "common/crc32.h"
 #include "common/mem.h"
 #include "common/sha256.h"
 #include "models/modelfile.h"
@@ -73,6 +75,62 @@ START_TEST(test_png_truncated)
     }
     fprintf(stderr, "robust: PNG truncations: %zu\n", tried);
     ck_assert_uint_gt(tried, 500);
+}
+END_TEST
+
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+START_TEST(test_png_chunk_lengths)
+{
+    /* An ancillary chunk after IHDR, either whole (the image still reads)
+     * or claiming 1.9 GB with the file ending long before (TRUNCATED,
+     * without the reader allocating what the header claims: a fuzzed
+     * 42-byte file with such an sPLT made libpng allocate 1.9 GB). */
+    static const char *const names[] = { "sPLT", "iCCP", "tEXt", "zTXt", "iTXt",
+                                         "eXIf", "pCAL", "gAMA", "abCd" };
+    uint8_t *png;
+    size_t n;
+    ck_assert_int_eq(lvc_png_write_mem(&lvc_rs[RS_RGB_16x16].img, &png, &n), 0);
+    const size_t ihdr_end = 8 + 8 + 13 + 4;
+    ck_assert(n > ihdr_end && !memcmp(png + 12, "IHDR", 4));
+    enum { DATA = 40 };
+    uint8_t *buf = malloc(n + 12 + DATA);
+    ck_assert_ptr_nonnull(buf);
+    const long rss0 = peak_rss_kib();
+    for (size_t i = 0; i < N_ELEMS(names); i++) {
+        memcpy(buf, png, ihdr_end);
+        uint8_t *c = buf + ihdr_end;
+        memcpy(c + 4, names[i], 4);
+        memset(c + 8, 'x', DATA); /* not valid contents: the reader skips them */
+        /* whole: length DATA and its CRC, then the rest of the file */
+        put_be32(c, DATA);
+        put_be32(c + 8 + DATA, lvc_crc32(0, c + 4, 4 + DATA));
+        memcpy(c + 12 + DATA, png + ihdr_end, n - ihdr_end);
+        int ret = png_read(buf, n + 12 + DATA, 0);
+        ck_assert_msg(ret == 0, "whole %s: %s", names[i], lvc_error_string(ret));
+        /* claiming 0x7200002f bytes */
+        put_be32(c, 0x7200002fu);
+        ret = png_read(buf, n + 12 + DATA, 0);
+        ck_assert_msg(ret == LVC_ERR_TRUNCATED, "long %s: %s", names[i], lvc_error_string(ret));
+    }
+    const long grew = peak_rss_kib() - rss0;
+    fprintf(stderr, "robust: PNG chunk lengths: peak RSS grew by %ld KiB\n", grew);
+    ck_assert_int_lt(grew, 256 * 1024);
+    free(buf);
+    free(png);
 }
 END_TEST
 
@@ -189,6 +247,7 @@ TCase *lvc_test_inputs_tcase(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_png_truncated);
     tcase_add_test(tc, test_png_dimensions);
+    tcase_add_test(tc, test_png_chunk_lengths);
     tcase_add_test(tc, test_modelfile_hostile);
     return tc;
 }
