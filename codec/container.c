@@ -226,7 +226,7 @@ static int next_box(const uint8_t *buf, size_t size, size_t *pos, BoxLoc *b)
     return 0;
 }
 
-typedef enum BoxClass { BOX_IHDR, BOX_PARM, BOX_SSTR, BOX_EXTRA } BoxClass;
+typedef enum BoxClass { BOX_IHDR, BOX_PARM, BOX_SSTR, BOX_TILE, BOX_EXTRA } BoxClass;
 
 /* Classify a box after ihdr; an unknown mandatory box is an error, a known
  * box must carry the mandatory flag. */
@@ -239,6 +239,8 @@ static int classify(const BoxLoc *b, BoxClass *cls)
         *cls = BOX_PARM;
     else if (type_is(t, LVC_BOX_SSTR))
         *cls = BOX_SSTR;
+    else if (type_is(t, LVC_BOX_TILE))
+        *cls = BOX_TILE;
     else {
         if (b->flags & LVC_BOX_MANDATORY)
             return LVC_ERR_UNKNOWN_BOX;
@@ -272,15 +274,81 @@ static int parse_sstr(const uint8_t *buf, const BoxLoc *b, LvcSubstream *s)
     return 0;
 }
 
+/* Reads the entry table of a tile box: tile, count, then per entry pass,
+ * what and (all but the last) size; the data follow in entry order and the
+ * last entry takes what is left. Calls tile_check_add for every substream
+ * and stores them at subs (when not NULL). *n_out gets the count. */
+typedef struct TileCheck TileCheck;
+static int tile_check_add(TileCheck *tc, const LvcImageHeader *h, const LvcSubstream *s);
+
+static int parse_tile(const uint8_t *buf, const BoxLoc *b, const LvcImageHeader *h,
+                      TileCheck *tc, uint64_t room, LvcSubstream *subs, uint32_t *n_out)
+{
+    const uint8_t *p = buf + b->payload_offset;
+    const size_t size = b->payload_size;
+    int err = LVC_ERR_CORRUPT;
+    uint32_t tile, n;
+    size_t pos = rd_varint(p, size, &tile, &err);
+    if (!pos)
+        return LVC_ERR_CORRUPT;   /* the box is complete: a malformed table */
+    size_t nv = rd_varint(p + pos, size - pos, &n, &err);
+    if (!nv)
+        return LVC_ERR_CORRUPT;
+    pos += nv;
+    /* every entry takes at least its two tag bytes */
+    if (n == 0 || n > (size - pos) / 2)
+        return LVC_ERR_CORRUPT;
+    if (n > room)
+        return LVC_ERR_LIMIT;
+    /* First the table (sizes summed), then the data offsets. */
+    size_t tab = pos;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (size - tab < 2)
+            return LVC_ERR_CORRUPT;
+        tab += 2;
+        if (i + 1 < n) {
+            uint32_t len;
+            if (!(nv = rd_varint(p + tab, size - tab, &len, &err)))
+                return LVC_ERR_CORRUPT;
+            tab += nv;
+            sum += len;
+        }
+    }
+    if (sum > size - tab)
+        return LVC_ERR_CORRUPT;   /* sizes run past the payload */
+    size_t data = tab;
+    for (uint32_t i = 0; i < n; i++) {
+        LvcSubstream s = { .tile = tile, .pass = p[pos], .what = p[pos + 1] };
+        pos += 2;
+        uint32_t len = 0;
+        if (i + 1 < n)
+            pos += rd_varint(p + pos, size - pos, &len, &err);
+        else
+            len = (uint32_t)(size - data);
+        if (!what_valid(s.what))
+            return LVC_ERR_CORRUPT;
+        s.data = p + data;
+        s.size = len;
+        data += len;
+        if ((err = tile_check_add(tc, h, &s)))
+            return err;
+        if (subs)
+            subs[i] = s;
+    }
+    *n_out = n;
+    return 0;
+}
+
 /* Per-tile bookkeeping while walking substreams, which arrive sorted: only
  * the current tile's state is needed to check coverage and alpha. */
-typedef struct TileCheck {
+struct TileCheck {
     uint64_t last_key;
     int have_last;
     uint32_t tiles_seen;      /* distinct tiles so far (tiles arrive in order) */
     uint32_t cur_tile;
     int cur_alpha;            /* alpha substreams in cur_tile */
-} TileCheck;
+};
 
 static int tile_check_end_tile(const TileCheck *tc, const LvcImageHeader *h)
 {
@@ -420,9 +488,19 @@ static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
                 return err;
             if ((err = tile_check_add(&tc, &h, &s)))
                 return err;
+            if (ns >= max_boxes)
+                return LVC_ERR_LIMIT;
             if (out)
                 out->subs[ns] = s;
             ns++;
+            break;
+        }
+        case BOX_TILE: {
+            uint32_t n;
+            if ((err = parse_tile(buf, &b, &h, &tc, max_boxes - ns, out ? out->subs + ns : NULL,
+                                  &n)))
+                return err;
+            ns += n;
             break;
         }
         case BOX_EXTRA:
@@ -552,6 +630,52 @@ static uint8_t *put_box(uint8_t *p, const char type[4], uint8_t flags,
     return p + 4;
 }
 
+/* The substreams order[i..j) of one tile: returns j and the tile box's
+ * payload size, or 0 when it does not fit a box. */
+static uint32_t tile_group(const LvcSubstream *const *order, uint32_t n, uint32_t i,
+                           size_t *payload)
+{
+    uint32_t j = i + 1;
+    while (j < n && order[j]->tile == order[i]->tile)
+        j++;
+    uint64_t sz = varint_size(order[i]->tile) + varint_size(j - i);
+    for (uint32_t k = i; k < j; k++) {
+        sz += 2 + (uint64_t)order[k]->size;
+        if (k + 1 < j)
+            sz += order[k]->size > UINT32_MAX ? 5 : varint_size((uint32_t)order[k]->size);
+    }
+    if (sz > UINT32_MAX || sz > SIZE_MAX)
+        return 0;
+    *payload = (size_t)sz;
+    return j;
+}
+
+/* Writes the tile box of the n substreams at subs (one tile, sorted). */
+static uint8_t *put_tile_box(uint8_t *p, const LvcSubstream *const *subs, uint32_t n,
+                             size_t payload)
+{
+    uint8_t *start = p;
+    memcpy(p, LVC_BOX_TILE, 4);
+    p[4] = LVC_BOX_MANDATORY;
+    p += 5;
+    p += wr_varint(p, (uint32_t)payload);
+    p += wr_varint(p, subs[0]->tile);
+    p += wr_varint(p, n);
+    for (uint32_t k = 0; k < n; k++) {
+        *p++ = subs[k]->pass;
+        *p++ = subs[k]->what;
+        if (k + 1 < n)
+            p += wr_varint(p, (uint32_t)subs[k]->size);
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        if (subs[k]->size)
+            memcpy(p, subs[k]->data, subs[k]->size);
+        p += subs[k]->size;
+    }
+    lvc_wl32(p, lvc_crc32(0, start, (size_t)(p - start)));
+    return p + 4;
+}
+
 int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
 {
     if (out)
@@ -568,10 +692,6 @@ int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
     int err = lvc_image_header_validate(&h);
     if (err)
         return err;
-
-    const uint64_t nboxes64 = (uint64_t)c->num_subs + c->num_extra + (c->has_params ? 1 : 0);
-    if (nboxes64 > UINT32_MAX)
-        return LVC_ERR_LIMIT;
 
     const LvcSubstream **order = NULL;
     uint8_t *buf = NULL;
@@ -595,6 +715,12 @@ int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
     }
     if ((err = tile_check_finish(&tc, &h)))
         goto error;
+    /* One tile box per tile (the substreams arrive grouped by tile). */
+    const uint64_t nboxes64 = (uint64_t)h.num_tiles + c->num_extra + (c->has_params ? 1 : 0);
+    if (nboxes64 > UINT32_MAX) {
+        err = LVC_ERR_LIMIT;
+        goto error;
+    }
     for (uint32_t i = 0; i < c->num_extra; i++) {
         const LvcRawBox *x = &c->extra[i];
         if (!type_valid((const uint8_t *)x->type) || (x->flags & ~LVC_BOX_MANDATORY) ||
@@ -612,11 +738,10 @@ int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
             goto too_big;
         total += bs;
     }
-    for (uint32_t i = 0; i < c->num_subs; i++) {
-        const LvcSubstream *s = order[i];
-        const size_t pre = varint_size(s->tile) + 2;
-        if (s->size > SIZE_MAX - pre || !(bs = box_size(s->size + pre)) ||
-            bs > SIZE_MAX - total)
+    for (uint32_t i = 0, j; i < c->num_subs; i = j) {
+        size_t payload;
+        j = tile_group(order, c->num_subs, i, &payload);
+        if (!j || !(bs = box_size(payload)) || bs > SIZE_MAX - total)
             goto too_big;
         total += bs;
     }
@@ -641,13 +766,10 @@ int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
     p = put_box(p, LVC_BOX_IHDR, LVC_BOX_MANDATORY, ihdr, sizeof(ihdr), NULL, 0);
     if (c->has_params)
         p = put_box(p, LVC_BOX_PARM, LVC_BOX_MANDATORY, NULL, 0, c->params, c->params_size);
-    for (uint32_t i = 0; i < c->num_subs; i++) {
-        const LvcSubstream *s = order[i];
-        uint8_t pre[7];
-        size_t np = wr_varint(pre, s->tile);
-        pre[np++] = s->pass;
-        pre[np++] = s->what;
-        p = put_box(p, LVC_BOX_SSTR, LVC_BOX_MANDATORY, pre, np, s->data, s->size);
+    for (uint32_t i = 0, j; i < c->num_subs; i = j) {
+        size_t payload;
+        j = tile_group(order, c->num_subs, i, &payload);
+        p = put_tile_box(p, order + i, j - i, payload);
     }
     for (uint32_t i = 0; i < c->num_extra; i++) {
         const LvcRawBox *x = &c->extra[i];

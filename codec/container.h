@@ -17,7 +17,7 @@
 /* File header: magic, version, kind. */
 #define LVC_CONTAINER_MAGIC        "\x89LVC"
 #define LVC_CONTAINER_HEADER_SIZE  6
-#define LVC_CONTAINER_VERSION      1
+#define LVC_CONTAINER_VERSION      LVC_BITSTREAM_VERSION
 
 enum {
     LVC_KIND_IMAGE  = 1,
@@ -32,6 +32,7 @@ enum {
 #define LVC_BOX_IHDR "ihdr"  /* image header, first box, mandatory */
 #define LVC_BOX_PARM "parm"  /* model side information, at most one, mandatory */
 #define LVC_BOX_SSTR "sstr"  /* one entropy-coded substream, mandatory */
+#define LVC_BOX_TILE "tile"  /* every substream of one tile, mandatory */
 
 /* Smallest possible box: type(4) + flags(1) + length(1) + CRC(4). */
 #define LVC_BOX_MIN_SIZE   10
@@ -79,8 +80,8 @@ typedef struct LvcImageHeader {
     uint32_t tiles_x, tiles_y, num_tiles;
 } LvcImageHeader;
 
-/* One sstr box. data points into the stream (parse) or at caller memory
- * (write). */
+/* One substream (from an sstr box or an entry of a tile box). data points
+ * into the stream (parse) or at caller memory (write). */
 typedef struct LvcSubstream {
     uint32_t tile;             /* tile index, row-major, < num_tiles */
     uint8_t pass;              /* context-model pass / slice group */
@@ -116,7 +117,8 @@ typedef struct LvcContainer {
     int has_params;
     const uint8_t *params;
     size_t params_size;
-    /* sstr boxes, sorted by (tile, pass, what), no duplicates. */
+    /* Substreams of the sstr and tile boxes, sorted by (tile, pass, what),
+     * no duplicates. */
     LvcSubstream *subs;
     uint32_t num_subs;
     /* Unknown optional boxes (parse) / extra boxes to append (write). */
@@ -132,7 +134,7 @@ typedef struct LvcContainer {
 typedef struct LvcContainerLimits {
     uint64_t max_pixels;       /* width*height; default 1 << 28 */
     uint32_t max_side;         /* width and height; default 1 << 16 */
-    uint32_t max_boxes;        /* boxes after ihdr; default 1 << 20 */
+    uint32_t max_boxes;        /* boxes after ihdr, and substreams; default 1 << 20 */
 } LvcContainerLimits;
 
 #define LVC_DEFAULT_MAX_PIXELS (UINT64_C(1) << 28)
@@ -155,8 +157,8 @@ void lvc_container_free(LvcContainer *c);
 
 /* Serialize an image stream. c is read-only and caller-owned: c->hdr (the
  * derived tile fields are ignored), has_params/params, subs (any order:
- * they are written sorted), extra (written after the substreams, flags and
- * types as given); version, kind, boxes are ignored. The header and the
+ * they are written sorted, one tile box per tile), extra (written after
+ * the substreams, flags and types as given); version, kind, boxes are ignored. The header and the
  * substream set are validated by the same rules as the parser (with no
  * size limits), so a stream that writes also parses. On success *out is a
  * malloc'd buffer of *out_size bytes that the caller releases with free();

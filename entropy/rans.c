@@ -442,99 +442,33 @@ void lvc_rans_dec_advance(LvcRansDec *d, uint32_t start, uint32_t freq, int prec
     d->x[j] = renorm(d, &d->p, x);
 }
 
-/* Four values on the four states at once: the symbol searches are
- * independent, so they overlap; the refills then run in stream order.
- * Requires d->slot % 4 == 0 on entry. */
-#define DEC4_BODY(T0, T1, T2, T3, OUT)                                        \
-    do {                                                                      \
-        const LvcCdf *t0_ = (T0), *t1_ = (T1), *t2_ = (T2), *t3_ = (T3);      \
-        uint32_t s0 = dec_sym(t0_, &x0), s1 = dec_sym(t1_, &x1);              \
-        uint32_t s2 = dec_sym(t2_, &x2), s3 = dec_sym(t3_, &x3);              \
-        x0 = renorm(d, &p, x0);                                               \
-        OUT[0] = s0 == (uint32_t)t0_->nsym - 1 ? dec_escape(d, &p, &x0, t0_)  \
-                                               : t0_->offset + (int32_t)s0;   \
-        x1 = renorm(d, &p, x1);                                               \
-        OUT[1] = s1 == (uint32_t)t1_->nsym - 1 ? dec_escape(d, &p, &x1, t1_)  \
-                                               : t1_->offset + (int32_t)s1;   \
-        x2 = renorm(d, &p, x2);                                               \
-        OUT[2] = s2 == (uint32_t)t2_->nsym - 1 ? dec_escape(d, &p, &x2, t2_)  \
-                                               : t2_->offset + (int32_t)s2;   \
-        x3 = renorm(d, &p, x3);                                               \
-        OUT[3] = s3 == (uint32_t)t3_->nsym - 1 ? dec_escape(d, &p, &x3, t3_)  \
-                                               : t3_->offset + (int32_t)s3;   \
-    } while (0)
-
 int lvc_rans_dec_get_indexed(LvcRansDec *d, const LvcCdfSet *set, const int32_t *idx,
                              int32_t *values, size_t n)
 {
     const uint32_t nt = (uint32_t)set->n;
     const LvcCdf *tables = set->tables;
-    size_t i = 0;
-    for (; i < n && (d->slot & (NS - 1)); i++) {
-        if ((uint32_t)idx[i] >= nt)
-            goto bad_index;
-        values[i] = get_one(d, &tables[idx[i]]);
-    }
-    if (n - i >= NS) {
-        uint32_t x0 = d->x[0], x1 = d->x[1], x2 = d->x[2], x3 = d->x[3];
-        const uint8_t *p = d->p;
-        const size_t i0 = i;
-        for (; n - i >= NS; i += NS) {
-            const uint32_t k0 = (uint32_t)idx[i], k1 = (uint32_t)idx[i + 1];
-            const uint32_t k2 = (uint32_t)idx[i + 2], k3 = (uint32_t)idx[i + 3];
-            if ((k0 >= nt) | (k1 >= nt) | (k2 >= nt) | (k3 >= nt))
-                break;
-            DEC4_BODY(&tables[k0], &tables[k1], &tables[k2], &tables[k3], (values + i));
+    for (size_t i = 0; i < n; i++) {
+        if ((uint32_t)idx[i] >= nt) {
+            set_err(d, LVC_ERR_INVALID_ARG);
+            memset(values + i, 0, (n - i) * sizeof(*values));
+            return d->err;
         }
-        d->x[0] = x0, d->x[1] = x1, d->x[2] = x2, d->x[3] = x3;
-        d->p = p;
-        d->slot += (uint32_t)(i - i0);
-    }
-    for (; i < n; i++) {
-        if ((uint32_t)idx[i] >= nt)
-            goto bad_index;
         values[i] = get_one(d, &tables[idx[i]]);
     }
-    return d->err;
-bad_index:
-    set_err(d, LVC_ERR_INVALID_ARG);
-    memset(values + i, 0, (n - i) * sizeof(*values));
     return d->err;
 }
 
 int lvc_rans_dec_get_array(LvcRansDec *d, const LvcCdf *const *tables, int32_t *values,
                            size_t n)
 {
-    size_t i = 0;
-    for (; i < n && (d->slot & (NS - 1)); i++) {
-        if (!tables[i] || !tables[i]->cdf)
-            goto bad_table;
-        values[i] = get_one(d, tables[i]);
-    }
-    if (n - i >= NS) {
-        uint32_t x0 = d->x[0], x1 = d->x[1], x2 = d->x[2], x3 = d->x[3];
-        const uint8_t *p = d->p;
-        const size_t i0 = i;
-        for (; n - i >= NS; i += NS) {
-            const LvcCdf *const *t = tables + i;
-            if (!t[0] || !t[1] || !t[2] || !t[3] || !t[0]->cdf || !t[1]->cdf ||
-                !t[2]->cdf || !t[3]->cdf)
-                break;
-            DEC4_BODY(t[0], t[1], t[2], t[3], (values + i));
+    for (size_t i = 0; i < n; i++) {
+        if (!tables[i] || !tables[i]->cdf) {
+            set_err(d, LVC_ERR_INVALID_ARG);
+            memset(values + i, 0, (n - i) * sizeof(*values));
+            return d->err;
         }
-        d->x[0] = x0, d->x[1] = x1, d->x[2] = x2, d->x[3] = x3;
-        d->p = p;
-        d->slot += (uint32_t)(i - i0);
-    }
-    for (; i < n; i++) {
-        if (!tables[i] || !tables[i]->cdf)
-            goto bad_table;
         values[i] = get_one(d, tables[i]);
     }
-    return d->err;
-bad_table:
-    set_err(d, LVC_ERR_INVALID_ARG);
-    memset(values + i, 0, (n - i) * sizeof(*values));
     return d->err;
 }
 

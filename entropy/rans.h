@@ -1,14 +1,14 @@
 /*
- * rANS entropy coder: 32-bit states, 16-bit renormalisation, 4 interleaved
- * states sharing one stream, CDF precision up to 16 bits per table.
+ * rANS entropy coder: one 32-bit state, 16-bit renormalisation, CDF
+ * precision up to 16 bits per table.
  * The byte format is specified in doc/entropy.md.
  *
  * rANS decodes in the reverse order of encoding. The encoder therefore only
  * records operations while the caller "puts" in natural order, and codes
  * them backwards in lvc_rans_enc_finish(); the decoder "gets" in the same
  * natural order. Each put (a value, a group of raw bits or a raw interval)
- * occupies one slot, and slot i is coded by state i mod 4: a get must
- * mirror each put with the same table/bit count.
+ * occupies one slot (format version 2 has one state, so every slot is
+ * coded by it): a get must mirror each put with the same table/bit count.
  *
  * Values outside a table's range are coded as its escape symbol followed by
  * an escape payload on the same state, so every int32 is encodable.
@@ -26,15 +26,15 @@
 
 #include "entropy/cdf.h"
 
-#define LVC_RANS_NSTATES 4                 /* interleaved states (format constant) */
+#define LVC_RANS_NSTATES 1                 /* states (format constant; 4 in format version 1) */
 #define LVC_RANS_L (1u << 16)              /* lower bound of a normalised state */
-#define LVC_RANS_HEADER_BYTES (4 * LVC_RANS_NSTATES) /* final states at the front */
+#define LVC_RANS_HEADER_BYTES (4 * LVC_RANS_NSTATES) /* final state at the front */
 #define LVC_RANS_MAX_BITS 16               /* max nbits of one put_bits */
 
 typedef struct LvcRansEnc {
     uint64_t *ops;      /* recorded operations, see rans.c */
     size_t nops, cap;
-    uint32_t slot;      /* puts so far (mod 2^32; only slot % 4 matters) */
+    uint32_t slot;      /* puts so far (mod 2^32) */
     int err;
     uint16_t *scratch;  /* output words, reused across finishes */
     size_t scratch_cap;

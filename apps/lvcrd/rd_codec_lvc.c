@@ -163,8 +163,10 @@ int lvcrd_lvc_codec_setup(const char *model, int target_bpp, int threads,
     snprintf(c->model, sizeof(c->model), "%s", info->name);
     snprintf(c->param_name, sizeof(c->param_name), "%s", target_bpp ? "bpp" : "q");
     c->macs_per_pixel = info->macs_per_pixel_dec;
-    /* the points of one set of weights are not those of another */
-    int k = snprintf(c->version, sizeof(c->version), "weights-sha256:");
+    /* the points of one set of weights, or of one bitstream format, are
+     * not those of another */
+    int k = snprintf(c->version, sizeof(c->version), "bitstream-%d,weights-sha256:",
+                     LVC_BITSTREAM_VERSION);
     for (int i = 0; i < 32 && k + 2 < (int)sizeof(c->version); i++, k += 2)
         snprintf(c->version + k, sizeof(c->version) - (size_t)k, "%02x", info->weights_hash[i]);
     c->target_bpp = target_bpp;

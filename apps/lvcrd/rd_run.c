@@ -867,7 +867,8 @@ int lvcrd_main(int argc, char **argv)
         fprintf(stderr, "lvcrd: %s\n", err);
         goto end;
     }
-    /* Points made with other weights are not points of these: drop them. */
+    /* Points made with other weights or another bitstream format are not
+     * points of these: drop them. */
     LvcRdVersions versions;
     char vpath[4096];
     snprintf(vpath, sizeof(vpath), "%s/versions.txt", r->o.outdir);
@@ -883,9 +884,12 @@ int lvcrd_main(int argc, char **argv)
                 fprintf(stderr, "lvcrd: %s: %s\n", path, lvc_error_string(n));
                 goto end;
             }
-            if (n > 0)
-                note(r, "%s: %d stored point(s) %s; computed again", c->name, n,
-                     was ? "were made with other weights" : "have no recorded weights");
+            if (n > 0 && was)
+                note(r, "%s: %d stored point(s) were made with other weights or another "
+                        "bitstream format (%s); computed again", c->name, n, was);
+            else if (n > 0)
+                note(r, "%s: %d stored point(s) have no recorded weights; computed again",
+                     c->name, n);
         }
         if (lvcrd_versions_set(&versions, c->name, c->version) < 0) {
             fprintf(stderr, "lvcrd: %s: too many codecs recorded\n", vpath);

@@ -60,6 +60,11 @@ typedef enum LvcError {
 /* Static string naming the error; never NULL. */
 LVC_API const char *lvc_error_string(int err);
 
+/* Bitstream format version this library writes and reads (doc/bitstream.md;
+ * LvcStreamInfo.version of a stream). Streams of other versions are
+ * rejected with LVC_ERR_VERSION. */
+#define LVC_BITSTREAM_VERSION 2
+
 /* Library version as a string ("0.1.0") and as (major<<16 | minor<<8 | patch). */
 LVC_API const char *lvc_version(void);
 LVC_API unsigned lvc_version_int(void);

@@ -34,7 +34,13 @@ static int inside(const uint8_t *p, size_t n, const uint8_t *buf, size_t size)
 static void check_parsed(const LvcContainer *c, const uint8_t *buf, size_t size)
 {
     const LvcImageHeader *h = &c->hdr;
-    if (c->num_boxes != 1 + (uint32_t)c->has_params + c->num_subs + c->num_extra)
+    /* sstr boxes carry one substream each, tile boxes one or more */
+    uint32_t nsub_boxes = 0;
+    for (uint32_t i = 0; i < c->num_boxes; i++)
+        nsub_boxes += !memcmp(c->boxes[i].type, LVC_BOX_SSTR, 4) ||
+                      !memcmp(c->boxes[i].type, LVC_BOX_TILE, 4);
+    if (c->num_boxes != 1 + (uint32_t)c->has_params + nsub_boxes + c->num_extra ||
+        nsub_boxes > c->num_subs)
         lvc_fuzz_fail("box count does not add up");
     if (!h->num_tiles || h->num_tiles > c->num_subs)
         lvc_fuzz_fail("a tile without substream was accepted");

@@ -728,7 +728,8 @@ START_TEST(test_versions)
     ck_assert_int_eq(run(r1), LVCRD_EXIT_OK);
     snprintf(path, sizeof(path), "%s/versions.txt", out);
     char *vt = read_text(path);
-    ck_assert_ptr_nonnull(strstr(vt, " weights-sha256:"));
+    ck_assert_ptr_nonnull(strstr(vt, " bitstream-"));
+    ck_assert_ptr_nonnull(strstr(vt, ",weights-sha256:"));
     free(vt);
     snprintf(path, sizeof(path), "%s/per_image.csv", out);
     char *csv1 = read_text(path);

@@ -325,7 +325,7 @@ START_TEST(test_wrong_kind_and_version)
         ck_assert_int_eq(lvc_rs_decode(lvc_rs_dec, b, s->size, NULL), LVC_ERR_KIND);
     }
     b[5] = s->data[5];
-    static const uint8_t versions[] = { 0, 2, 0xff };
+    static const uint8_t versions[] = { 0, 1, 3, 0xff };   /* 1: the older format */
     for (size_t i = 0; i < N_ELEMS(versions); i++) {
         b[4] = versions[i];
         ck_assert_int_eq(lvc_rs_decode(lvc_rs_dec, b, s->size, NULL), LVC_ERR_VERSION);
