@@ -274,13 +274,76 @@ static int parse_sstr(const uint8_t *buf, const BoxLoc *b, LvcSubstream *s)
     return 0;
 }
 
+/* Per-tile bookkeeping while walking substreams, which arrive sorted: only
+ * the current tile's state is needed to check coverage and alpha. */
+typedef struct TileCheck {
+    uint64_t last_key;
+    int have_last;
+    uint32_t tiles_seen;      /* distinct tiles so far (tiles arrive in order) */
+    uint32_t cur_tile;
+    int cur_alpha;            /* alpha substreams in cur_tile */
+    int cur_closed;           /* cur_tile came in a tile box: it is complete */
+} TileCheck;
+
+static int tile_check_end_tile(const TileCheck *tc, const LvcImageHeader *h)
+{
+    if (!tc->have_last)
+        return 0;
+    if (h->alpha_mode == LVC_ALPHA_ZLIB && tc->cur_alpha != 1)
+        return LVC_ERR_CORRUPT;
+    return 0;
+}
+
+static int tile_check_add(TileCheck *tc, const LvcImageHeader *h, const LvcSubstream *s)
+{
+    if (s->tile >= h->num_tiles)
+        return LVC_ERR_CORRUPT;
+    const uint64_t key = sub_key(s->tile, s->pass, s->what);
+    if (tc->have_last && key <= tc->last_key)
+        return LVC_ERR_CORRUPT;   /* out of order or duplicate */
+    if (tc->have_last && s->tile == tc->cur_tile && tc->cur_closed)
+        return LVC_ERR_CORRUPT;   /* more of a tile after its tile box */
+    if (!tc->have_last || s->tile != tc->cur_tile) {
+        int err = tile_check_end_tile(tc, h);
+        if (err)
+            return err;
+        /* Tiles must be covered without gaps: the next tile seen must be
+         * the next index. */
+        if (s->tile != tc->tiles_seen)
+            return LVC_ERR_CORRUPT;
+        tc->tiles_seen++;
+        tc->cur_tile = s->tile;
+        tc->cur_alpha = 0;
+        tc->cur_closed = 0;
+    }
+    if (s->what == LVC_SUB_ALPHA) {
+        if (h->alpha_mode != LVC_ALPHA_ZLIB || s->pass != 0)
+            return LVC_ERR_CORRUPT;
+        tc->cur_alpha++;
+    }
+    tc->last_key = key;
+    tc->have_last = 1;
+    return 0;
+}
+
+static int tile_check_finish(const TileCheck *tc, const LvcImageHeader *h)
+{
+    int err = tile_check_end_tile(tc, h);
+    if (err)
+        return err;
+    if (tc->tiles_seen != h->num_tiles)
+        return LVC_ERR_CORRUPT;   /* a tile has no substream */
+    return 0;
+}
+
 /* Reads the entry table of a tile box: tile, count, then per entry pass,
  * what and (all but the last) size; the data follow in entry order and the
- * last entry takes what is left. Calls tile_check_add for every substream
- * and stores them at subs (when not NULL). *n_out gets the count. */
-typedef struct TileCheck TileCheck;
-static int tile_check_add(TileCheck *tc, const LvcImageHeader *h, const LvcSubstream *s);
-
+ * last entry takes what is left. A tile box holds every substream of its
+ * tile: none may come before it (in an sstr box) or after it. Calls
+ * tile_check_add for every substream and stores them at subs (when not
+ * NULL); more than room substreams is LVC_ERR_LIMIT, checked last so that
+ * a malformed box reports CORRUPT whatever the limit. *n_out gets the
+ * count. */
 static int parse_tile(const uint8_t *buf, const BoxLoc *b, const LvcImageHeader *h,
                       TileCheck *tc, uint64_t room, LvcSubstream *subs, uint32_t *n_out)
 {
@@ -298,8 +361,8 @@ static int parse_tile(const uint8_t *buf, const BoxLoc *b, const LvcImageHeader 
     /* every entry takes at least its two tag bytes */
     if (n == 0 || n > (size - pos) / 2)
         return LVC_ERR_CORRUPT;
-    if (n > room)
-        return LVC_ERR_LIMIT;
+    if (tc->have_last && tc->cur_tile == tile)
+        return LVC_ERR_CORRUPT;   /* the tile already has substreams */
     /* First the table (sizes summed), then the data offsets. */
     size_t tab = pos;
     uint64_t sum = 0;
@@ -333,68 +396,14 @@ static int parse_tile(const uint8_t *buf, const BoxLoc *b, const LvcImageHeader 
         data += len;
         if ((err = tile_check_add(tc, h, &s)))
             return err;
-        if (subs)
+        /* (the fill pass has room: the count pass checked the same n) */
+        if (subs && i < room)
             subs[i] = s;
     }
+    if (n > room)
+        return LVC_ERR_LIMIT;
+    tc->cur_closed = 1;
     *n_out = n;
-    return 0;
-}
-
-/* Per-tile bookkeeping while walking substreams, which arrive sorted: only
- * the current tile's state is needed to check coverage and alpha. */
-struct TileCheck {
-    uint64_t last_key;
-    int have_last;
-    uint32_t tiles_seen;      /* distinct tiles so far (tiles arrive in order) */
-    uint32_t cur_tile;
-    int cur_alpha;            /* alpha substreams in cur_tile */
-};
-
-static int tile_check_end_tile(const TileCheck *tc, const LvcImageHeader *h)
-{
-    if (!tc->have_last)
-        return 0;
-    if (h->alpha_mode == LVC_ALPHA_ZLIB && tc->cur_alpha != 1)
-        return LVC_ERR_CORRUPT;
-    return 0;
-}
-
-static int tile_check_add(TileCheck *tc, const LvcImageHeader *h, const LvcSubstream *s)
-{
-    if (s->tile >= h->num_tiles)
-        return LVC_ERR_CORRUPT;
-    const uint64_t key = sub_key(s->tile, s->pass, s->what);
-    if (tc->have_last && key <= tc->last_key)
-        return LVC_ERR_CORRUPT;   /* out of order or duplicate */
-    if (!tc->have_last || s->tile != tc->cur_tile) {
-        int err = tile_check_end_tile(tc, h);
-        if (err)
-            return err;
-        /* Tiles must be covered without gaps: the next tile seen must be
-         * the next index. */
-        if (s->tile != tc->tiles_seen)
-            return LVC_ERR_CORRUPT;
-        tc->tiles_seen++;
-        tc->cur_tile = s->tile;
-        tc->cur_alpha = 0;
-    }
-    if (s->what == LVC_SUB_ALPHA) {
-        if (h->alpha_mode != LVC_ALPHA_ZLIB || s->pass != 0)
-            return LVC_ERR_CORRUPT;
-        tc->cur_alpha++;
-    }
-    tc->last_key = key;
-    tc->have_last = 1;
-    return 0;
-}
-
-static int tile_check_finish(const TileCheck *tc, const LvcImageHeader *h)
-{
-    int err = tile_check_end_tile(tc, h);
-    if (err)
-        return err;
-    if (tc->tiles_seen != h->num_tiles)
-        return LVC_ERR_CORRUPT;   /* a tile has no substream */
     return 0;
 }
 
@@ -490,15 +499,15 @@ static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
                 return err;
             if (ns >= max_boxes)
                 return LVC_ERR_LIMIT;
-            if (out)
+            if (out && out->subs)
                 out->subs[ns] = s;
             ns++;
             break;
         }
         case BOX_TILE: {
             uint32_t n;
-            if ((err = parse_tile(buf, &b, &h, &tc, max_boxes - ns, out ? out->subs + ns : NULL,
-                                  &n)))
+            if ((err = parse_tile(buf, &b, &h, &tc, max_boxes - ns,
+                                  out && out->subs ? out->subs + ns : NULL, &n)))
                 return err;
             ns += n;
             break;
@@ -535,8 +544,11 @@ static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
     return 0;
 }
 
-int lvc_container_parse(const uint8_t *buf, size_t size,
-                        const LvcContainerLimits *lim, LvcContainer *out)
+/* The parser; with_subs 0 leaves subs NULL (num_subs still counted), for
+ * the info calls: a tile box can hold a substream per two bytes, and
+ * those calls parse with the format's limits, not the decoder's. */
+static int parse(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
+                 LvcContainer *out, int with_subs)
 {
     if (!out)
         return LVC_ERR_INVALID_ARG;
@@ -557,10 +569,10 @@ int lvc_container_parse(const uint8_t *buf, size_t size,
     c.kind = LVC_KIND_IMAGE;
     c.hdr = h;
     /* +1: a valid zero-size allocation even when a count is 0. */
-    c.subs = lvc_malloc_array((size_t)ns + 1, sizeof(*c.subs));
+    c.subs = with_subs ? lvc_malloc_array((size_t)ns + 1, sizeof(*c.subs)) : NULL;
     c.extra = lvc_malloc_array((size_t)ne + 1, sizeof(*c.extra));
     c.boxes = lvc_malloc_array(nb, sizeof(*c.boxes));
-    if (!c.subs || !c.extra || !c.boxes) {
+    if ((with_subs && !c.subs) || !c.extra || !c.boxes) {
         err = LVC_ERR_NOMEM;
         goto error;
     }
@@ -576,6 +588,12 @@ int lvc_container_parse(const uint8_t *buf, size_t size,
 error:
     lvc_container_free(&c);
     return err;
+}
+
+int lvc_container_parse(const uint8_t *buf, size_t size,
+                        const LvcContainerLimits *lim, LvcContainer *out)
+{
+    return parse(buf, size, lim, out, 1);
 }
 
 void lvc_container_free(LvcContainer *c)
@@ -640,9 +658,11 @@ static uint32_t tile_group(const LvcSubstream *const *order, uint32_t n, uint32_
         j++;
     uint64_t sz = varint_size(order[i]->tile) + varint_size(j - i);
     for (uint32_t k = i; k < j; k++) {
+        if (order[k]->size > UINT32_MAX || sz > UINT32_MAX)
+            return 0;
         sz += 2 + (uint64_t)order[k]->size;
         if (k + 1 < j)
-            sz += order[k]->size > UINT32_MAX ? 5 : varint_size((uint32_t)order[k]->size);
+            sz += varint_size((uint32_t)order[k]->size);
     }
     if (sz > UINT32_MAX || sz > SIZE_MAX)
         return 0;
@@ -865,7 +885,7 @@ int lvc_stream_info(const uint8_t *buf, size_t size, LvcStreamInfo *info)
         return LVC_ERR_INVALID_ARG;
     memset(info, 0, sizeof(*info));
     LvcContainer c;
-    int err = lvc_container_parse(buf, size, &info_limits, &c);
+    int err = parse(buf, size, &info_limits, &c, 0);
     if (err)
         return err;
     info->version = c.version;
@@ -892,7 +912,7 @@ int lvc_stream_boxes(const uint8_t *buf, size_t size, LvcBoxInfo *boxes,
     if (!num_boxes || max_boxes < 0 || (max_boxes > 0 && !boxes))
         return LVC_ERR_INVALID_ARG;
     LvcContainer c;
-    int err = lvc_container_parse(buf, size, &info_limits, &c);
+    int err = parse(buf, size, &info_limits, &c, 0);
     if (err)
         return err;
     for (uint32_t i = 0; i < c.num_boxes && i < (uint32_t)max_boxes; i++) {

@@ -12,7 +12,8 @@
  * prec <= 16 (Giesen's rans_word analysis).
  *
  * The encoder records each operation as a packed 64-bit word:
- *   bits  0..15 start, 16..31 freq-1, 32..36 prec (1..16), 37..38 state.
+ *   bits  0..15 start, 16..31 freq-1, 32..36 prec (1..16), 37.. state
+ *   (always 0: format version 2 has one state).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -205,7 +206,7 @@ int lvc_rans_enc_put_array(LvcRansEnc *e, const LvcCdf *const *tables,
 
 size_t lvc_rans_enc_bound(const LvcRansEnc *e)
 {
-    /* At most one word per op, plus the final states. */
+    /* At most one word per op, plus the final state. */
     return LVC_RANS_HEADER_BYTES + 2 * e->nops;
 }
 
@@ -231,7 +232,7 @@ static int encode_all(LvcRansEnc *e, const uint16_t **first, size_t *nwords)
         uint32_t start = (uint32_t)op & 0xffff;
         uint32_t freq = (uint32_t)(op >> 16 & 0xffff) + 1;
         int prec = (int)(op >> 32 & 31);
-        uint32_t st = (uint32_t)(op >> 37 & 3);
+        uint32_t st = (uint32_t)(op >> 37) & (NS - 1);
         uint32_t xs = x[st];
         /* Branch-free renormalisation: always store, advance if needed. */
         int flush = xs >= ((uint64_t)freq << (32 - prec));

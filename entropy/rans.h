@@ -91,7 +91,7 @@ int lvc_rans_enc_finish_alloc(LvcRansEnc *e, uint8_t **out, size_t *size);
 /* ------------------------------------------------------------ decoder */
 
 /* Starts decoding buf[0..size). buf must outlive the decoder. Returns 0, or
- * the error also recorded in d (too short: LVC_ERR_TRUNCATED; states out of
+ * the error also recorded in d (too short: LVC_ERR_TRUNCATED; a state out of
  * range: LVC_ERR_CORRUPT); gets still work (yielding garbage) after it. */
 int lvc_rans_dec_init(LvcRansDec *d, const uint8_t *buf, size_t size);
 int32_t lvc_rans_dec_get(LvcRansDec *d, const LvcCdf *t);

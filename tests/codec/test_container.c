@@ -1128,11 +1128,17 @@ START_TEST(test_tile_box)
         ck_assert_msg(parse(&b) == LVC_ERR_CORRUPT, "case %zu: %d", i, parse(&b));
     }
 
-    /* Two boxes for one tile, or a tile box after an sstr of the same
-     * tile with a smaller key: out of order. Larger keys continue. */
+    /* A tile box holds all of its tile: a second box of that tile, an
+     * sstr before or after it, is CORRUPT even with increasing keys (and
+     * with decreasing ones). sstr boxes alone may still split a tile. */
     const uint8_t tagy[1][2] = { { 1, LVC_SUB_Y } }, tagz[1][2] = { { 0, LVC_SUB_Z } };
     const size_t sz1[1] = { 1 };
     Craft d;
+    craft_header(&d, LVC_CONTAINER_VERSION, 1);
+    craft_ihdr(&d, &h, 2);
+    craft_tile(&d, 0, 1, tagz, sz1, sub_data);
+    craft_tile(&d, 0, 1, tagy, sz1, sub_data);
+    ck_assert_int_eq(parse(&d), LVC_ERR_CORRUPT);
     craft_header(&d, LVC_CONTAINER_VERSION, 1);
     craft_ihdr(&d, &h, 2);
     craft_tile(&d, 0, 1, tagy, sz1, sub_data);
@@ -1142,12 +1148,46 @@ START_TEST(test_tile_box)
     craft_ihdr(&d, &h, 2);
     craft_sstr(&d, 0, 0, LVC_SUB_Z, sub_data, 1);
     craft_tile(&d, 0, 1, tagy, sz1, sub_data);
-    ck_assert_int_eq(parse(&d), 0);
+    ck_assert_int_eq(parse(&d), LVC_ERR_CORRUPT);
     craft_header(&d, LVC_CONTAINER_VERSION, 1);
     craft_ihdr(&d, &h, 2);
-    craft_tile(&d, 0, 1, tagy, sz1, sub_data);
-    craft_sstr(&d, 0, 0, LVC_SUB_Z, sub_data, 1);
+    craft_tile(&d, 0, 1, tagz, sz1, sub_data);
+    craft_sstr(&d, 0, 1, LVC_SUB_Y, sub_data, 1);
     ck_assert_int_eq(parse(&d), LVC_ERR_CORRUPT);
+    craft_header(&d, LVC_CONTAINER_VERSION, 1);
+    craft_ihdr(&d, &h, 2);
+    craft_sstr(&d, 0, 0, LVC_SUB_Z, sub_data, 1);
+    craft_sstr(&d, 0, 1, LVC_SUB_Y, sub_data, 1);
+    ck_assert_int_eq(parse(&d), 0);
+    /* Tiles in tile boxes and in sstr boxes may alternate. */
+    LvcImageHeader h2;
+    fill_header(&h2);   /* 3 x 2 tiles */
+    craft_header(&d, LVC_CONTAINER_VERSION, 1);
+    craft_ihdr(&d, &h2, 6);
+    for (uint32_t t = 0; t < 6; t++) {
+        if (t & 1)
+            craft_sstr(&d, t, 0, LVC_SUB_Y, sub_data, 2);
+        else
+            craft_tile(&d, t, 1, tagy, sz1, sub_data);
+    }
+    ck_assert_int_eq(parse(&d), 0);
+    /* The limit is checked after the table: a malformed box is CORRUPT
+     * whatever the limit, a well-formed one over it LIMIT. */
+    LvcContainerLimits one = { .max_boxes = 1 };
+    Craft m;
+    craft_header(&m, LVC_CONTAINER_VERSION, 1);
+    craft_ihdr(&m, &h, 1);
+    craft_box(&m, "tile", 1, (const uint8_t *)"\x00\x02\x01\x01\x00\x00\x01", 7);
+    LvcContainer q;
+    ck_assert_int_eq(lvc_container_parse(m.buf, m.n, &one, &q), LVC_ERR_CORRUPT);
+    craft_header(&m, LVC_CONTAINER_VERSION, 1);
+    craft_ihdr(&m, &h, 1);
+    craft_tile(&m, 0, 3, tags3, sz3, sub_data);
+    ck_assert_int_eq(lvc_container_parse(m.buf, m.n, &one, &q), LVC_ERR_LIMIT);
+    /* The info calls count the substreams without storing them. */
+    LvcStreamInfo info;
+    ck_assert_int_eq(lvc_stream_info(m.buf, m.n, &info), 0);
+    ck_assert_int_eq(info.num_boxes, 2);
     /* An optional box of that name is invalid like any known box. */
     craft_header(&d, LVC_CONTAINER_VERSION, 1);
     craft_ihdr(&d, &h, 1);

@@ -479,9 +479,10 @@ START_TEST(test_rans_roundtrip_random)
 END_TEST
 
 /* A frozen stream: the encoder must keep producing these bytes and the
- * decoder must keep reading them (format stability). The same bytes were
- * produced by an independent encoder written from doc/entropy.md (which,
- * with four interleaved states, gave the format-version-1 bytes). */
+ * decoder must keep reading them (format stability). The same bytes come
+ * from an independent encoder written from doc/entropy.md,
+ * tests/entropy/rans_golden.py (which, with --states 4, gives the bytes
+ * format version 1 froze here). */
 START_TEST(test_rans_golden)
 {
     static const uint8_t golden[24] = {
