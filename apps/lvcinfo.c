@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
     fputs(
         "Usage: lvcinfo IN.lvc [--json]\n"
-        "Print the header and the boxes of an lvc stream (\"-\" = stdin).\n"
+        "Print the header, the boxes and the substreams of an lvc stream (\"-\" = stdin).\n"
         "\n"
         "      --json      print one JSON object\n"
         "  -h, --help      this help\n"
@@ -56,6 +56,15 @@ static void box_type(const LvcBoxInfo *box, char type[5])
     type[4] = '\0';
 }
 
+static void what_name(int what, char out[16])
+{
+    static const char *const names[] = { "Z", "Y", "alpha", "params" };
+    if (what >= 0 && what < 4)
+        snprintf(out, 16, "%s", names[what]);
+    else
+        snprintf(out, 16, "model-%d", what);
+}
+
 /* Whether this build can decode the stream, and if not, why. */
 static const char *availability(const LvcStreamInfo *info, const LvcModelInfo *m)
 {
@@ -67,7 +76,8 @@ static const char *availability(const LvcStreamInfo *info, const LvcModelInfo *m
 }
 
 static void print_text(const char *name, size_t size, const LvcStreamInfo *info,
-                       const LvcBoxInfo *boxes, int num_boxes)
+                       const LvcBoxInfo *boxes, int num_boxes, const LvcSubstreamInfo *subs,
+                       int num_subs)
 {
     const LvcModelInfo *m = lvc_cli_model_by_id(info->model_id);
     char hash[65];
@@ -105,10 +115,23 @@ static void print_text(const char *name, size_t size, const LvcStreamInfo *info,
                (unsigned long long)boxes[i].payload_size,
                boxes[i].mandatory ? "yes" : "no", (unsigned)boxes[i].crc32);
     }
+    if (num_subs < 0)
+        printf("substreams:  more than %d (not listed)\n", 1 << 20);
+    else
+        printf("substreams:  %d\n", num_subs);
+    if (num_subs > 0)
+        printf("  %6s  %4s  %-8s  %12s  %12s\n", "tile", "pass", "what", "offset", "size");
+    for (int i = 0; i < num_subs; i++) {
+        char what[16];
+        what_name(subs[i].what, what);
+        printf("  %6u  %4d  %-8s  %12llu  %12llu\n", (unsigned)subs[i].tile, subs[i].pass, what,
+               (unsigned long long)subs[i].offset, (unsigned long long)subs[i].size);
+    }
 }
 
 static void print_json(const char *path, size_t size, const LvcStreamInfo *info,
-                       const LvcBoxInfo *boxes, int num_boxes)
+                       const LvcBoxInfo *boxes, int num_boxes, const LvcSubstreamInfo *subs,
+                       int num_subs)
 {
     const LvcModelInfo *m = lvc_cli_model_by_id(info->model_id);
     char hash[65];
@@ -139,6 +162,18 @@ static void print_json(const char *path, size_t size, const LvcStreamInfo *info,
                 (unsigned long long)boxes[i].offset,
                 (unsigned long long)boxes[i].payload_size,
                 boxes[i].mandatory ? "true" : "false", (unsigned)boxes[i].crc32);
+    }
+    if (num_subs < 0) {   /* more than the library lists */
+        fputs("],\"substreams\":null}\n", f);
+        return;
+    }
+    fputs("],\"substreams\":[", f);
+    for (int i = 0; i < num_subs; i++) {
+        char what[16];
+        what_name(subs[i].what, what);
+        fprintf(f, "%s{\"tile\":%u,\"pass\":%d,\"what\":\"%s\",\"offset\":%llu,\"size\":%llu}",
+                i ? "," : "", (unsigned)subs[i].tile, subs[i].pass, what,
+                (unsigned long long)subs[i].offset, (unsigned long long)subs[i].size);
     }
     fputs("]}\n", f);
 }
@@ -171,6 +206,7 @@ int main(int argc, char **argv)
     uint8_t *data = NULL;
     size_t size = 0;
     LvcBoxInfo *boxes = NULL;
+    LvcSubstreamInfo *subs = NULL;
     int status = lvc_cli_read_input(path, LVC_CLI_MAX_INPUT, &data, &size);
     if (status)
         return status;
@@ -214,10 +250,31 @@ int main(int argc, char **argv)
     if (num_boxes > cap)
         num_boxes = cap;
 
+    /* Count, then list (the count is bounded by the library). */
+    int num_subs = 0;
+    err = lvc_stream_substreams(data, size, NULL, 0, &num_subs);
+    if (err == LVC_ERR_LIMIT) {
+        num_subs = -1;   /* more than the library lists: header and boxes only */
+    } else if (err < 0) {
+        status = lvc_cli_lib_error(name, err, NULL);
+        goto end;
+    }
+    subs = calloc(num_subs > 0 ? (size_t)num_subs : 1, sizeof(*subs));
+    if (!subs) {
+        lvc_cli_error(name, "out of memory");
+        status = LVC_EXIT_RESOURCE;
+        goto end;
+    }
+    int listed = 0;
+    if (num_subs > 0 && (err = lvc_stream_substreams(data, size, subs, num_subs, &listed)) < 0) {
+        status = lvc_cli_lib_error(name, err, NULL);
+        goto end;
+    }
+
     if (json)
-        print_json(path, size, &info, boxes, num_boxes);
+        print_json(path, size, &info, boxes, num_boxes, subs, num_subs);
     else
-        print_text(name, size, &info, boxes, num_boxes);
+        print_text(name, size, &info, boxes, num_boxes, subs, num_subs);
     if (fflush(stdout) != 0) {
         lvc_cli_error(NULL, "write error on <stdout>");
         status = LVC_EXIT_IO;
@@ -226,5 +283,6 @@ int main(int argc, char **argv)
 end:
     free(data);
     free(boxes);
+    free(subs);
     return status;
 }

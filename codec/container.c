@@ -929,3 +929,31 @@ int lvc_stream_boxes(const uint8_t *buf, size_t size, LvcBoxInfo *boxes,
     lvc_container_free(&c);
     return 0;
 }
+
+int lvc_stream_substreams(const uint8_t *buf, size_t size, LvcSubstreamInfo *subs,
+                          int max_subs, int *num_subs)
+{
+    if (num_subs)
+        *num_subs = 0;
+    if (!num_subs || max_subs < 0 || (max_subs > 0 && !subs))
+        return LVC_ERR_INVALID_ARG;
+    /* the format's limits, but a bounded substream count: the substreams
+     * are stored (about 16 bytes each per 2 bytes of a hostile tile box) */
+    const LvcContainerLimits lim = {
+        .max_pixels = UINT64_MAX,
+        .max_side = INT32_MAX,
+        .max_boxes = LVC_DEFAULT_MAX_BOXES,
+    };
+    LvcContainer c;
+    int err = parse(buf, size, &lim, &c, 1);
+    if (err)
+        return err;
+    for (uint32_t i = 0; i < c.num_subs && i < (uint32_t)max_subs; i++) {
+        const LvcSubstream *s = &c.subs[i];
+        subs[i] = (LvcSubstreamInfo){ .tile = s->tile, .pass = s->pass, .what = s->what,
+                                      .offset = (uint64_t)(s->data - buf), .size = s->size };
+    }
+    *num_subs = c.num_subs > INT_MAX ? INT_MAX : (int)c.num_subs;
+    lvc_container_free(&c);
+    return 0;
+}

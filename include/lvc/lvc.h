@@ -223,6 +223,21 @@ typedef struct LvcBoxInfo {
 LVC_API int lvc_stream_boxes(const uint8_t *buf, size_t size, LvcBoxInfo *boxes,
                              int max_boxes, int *num_boxes);
 
+/* One entropy-coded substream of a stream (doc/bitstream.md 4.4). */
+typedef struct LvcSubstreamInfo {
+    uint32_t tile;           /* tile index, row-major */
+    int pass;                /* context-model pass / slice group, 0..255 */
+    int what;                /* 0 Z, 1 Y, 2 alpha, 3 params, 128.. model-private */
+    uint64_t offset;         /* offset of its first data byte in the stream */
+    uint64_t size;           /* data bytes */
+} LvcSubstreamInfo;
+
+/* List the substreams of a stream in stream order (up to max_subs into
+ * subs[]; *num_subs gets the total count). Validates like lvc_stream_boxes;
+ * a stream of more than 2^20 substreams is LVC_ERR_LIMIT. */
+LVC_API int lvc_stream_substreams(const uint8_t *buf, size_t size, LvcSubstreamInfo *subs,
+                                  int max_subs, int *num_subs);
+
 #ifdef __cplusplus
 }
 #endif

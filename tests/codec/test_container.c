@@ -1063,6 +1063,42 @@ START_TEST(test_crc_fixed_mutations)
 }
 END_TEST
 
+/* lvc_stream_substreams: every substream, in order, located in the stream. */
+START_TEST(test_stream_substreams)
+{
+    Ref r;
+    ref_build(&r, 0);
+    LvcSubstreamInfo subs[32];
+    int n = -1;
+    ck_assert_int_eq(lvc_stream_substreams(r.stream, r.size, subs, 32, &n), 0);
+    ck_assert_int_eq(n, 18);
+    for (int k = 0; k < 18; k++) {
+        const LvcSubstream *want = &r.subs[k];   /* built in stream order */
+        ck_assert_uint_eq(subs[k].tile, want->tile);
+        ck_assert_int_eq(subs[k].pass, want->pass);
+        ck_assert_int_eq(subs[k].what, want->what);
+        ck_assert_uint_eq(subs[k].size, want->size);
+        ck_assert_uint_le(subs[k].offset + subs[k].size, r.size);
+        ck_assert_mem_eq(r.stream + subs[k].offset, want->data, want->size);
+    }
+    /* fewer slots: the count is still the total, nothing written past */
+    memset(subs, 0xaa, sizeof(subs));
+    ck_assert_int_eq(lvc_stream_substreams(r.stream, r.size, subs, 2, &n), 0);
+    ck_assert_int_eq(n, 18);
+    ck_assert_uint_eq(subs[2].offset, 0xaaaaaaaaaaaaaaaaull);
+    ck_assert_int_eq(lvc_stream_substreams(r.stream, r.size, NULL, 0, &n), 0);
+    ck_assert_int_eq(n, 18);
+    ck_assert_int_eq(lvc_stream_substreams(r.stream, r.size, NULL, 3, &n), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_stream_substreams(r.stream, r.size, subs, -1, &n), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_stream_substreams(r.stream, r.size, subs, 2, NULL), LVC_ERR_INVALID_ARG);
+    /* an invalid stream: the parser's error, count 0 */
+    r.stream[r.size - 1] ^= 1;
+    ck_assert_int_eq(lvc_stream_substreams(r.stream, r.size, subs, 32, &n), LVC_ERR_CRC);
+    ck_assert_int_eq(n, 0);
+    ref_free(&r);
+}
+END_TEST
+
 /* Tile boxes: the entry table and its rules (doc/bitstream.md 4.4). */
 START_TEST(test_tile_box)
 {
@@ -1256,6 +1292,7 @@ TCase *lvc_test_container_tcase(void)
     tcase_add_test(tc, test_bit_flips);
     tcase_add_test(tc, test_alloc_failures);
     tcase_add_test(tc, test_stream_info_boxes);
+    tcase_add_test(tc, test_stream_substreams);
     tcase_add_test(tc, test_tile_box);
     tcase_add_test(tc, test_doc_example);
     tcase_add_test(tc, test_crc_fixed_mutations);

@@ -168,6 +168,20 @@ static int run_one(const uint8_t *buf, size_t size)
         for (int i = 0; i < nb && i < 4; i++)
             if (boxes[i].offset >= size || boxes[i].payload_size > size)
                 lvc_fuzz_fail("lvc_stream_boxes reports a box outside the input");
+
+    LvcSubstreamInfo subs[4];
+    int nsub = -1;
+    const int ret_subs = lvc_stream_substreams(buf, size, subs, 4, &nsub);
+    if (ret == 0 && ret_subs == 0 && (uint32_t)nsub != c.num_subs)
+        lvc_fuzz_fail("lvc_stream_substreams counts other substreams than the parser");
+    if (ret == 0 && ret_subs != 0 && ret_subs != LVC_ERR_LIMIT && ret_subs != LVC_ERR_NOMEM)
+        lvc_fuzz_fail("lvc_stream_substreams rejects a stream the parser accepts");
+    if (ret_subs == 0)
+        for (int i = 0; i < nsub && i < 4; i++)
+            if (subs[i].offset > size || subs[i].size > size - subs[i].offset ||
+                (ret == 0 && (subs[i].tile != c.subs[i].tile || subs[i].size != c.subs[i].size ||
+                              buf + subs[i].offset != c.subs[i].data)))
+                lvc_fuzz_fail("lvc_stream_substreams reports another substream");
     lvc_container_free(&c);
     if (lvc_mem_in_use() != mem0)
         lvc_fuzz_fail("memory still held after parsing");
