@@ -116,7 +116,7 @@ static void print_text(const char *name, size_t size, const LvcStreamInfo *info,
                boxes[i].mandatory ? "yes" : "no", (unsigned)boxes[i].crc32);
     }
     if (num_subs < 0)
-        printf("substreams:  more than %d (not listed)\n", 1 << 20);
+        printf("substreams:  not listed (more than %d boxes or substreams)\n", 1 << 20);
     else
         printf("substreams:  %d\n", num_subs);
     if (num_subs > 0)

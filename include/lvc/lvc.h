@@ -234,7 +234,7 @@ typedef struct LvcSubstreamInfo {
 
 /* List the substreams of a stream in stream order (up to max_subs into
  * subs[]; *num_subs gets the total count). Validates like lvc_stream_boxes;
- * a stream of more than 2^20 substreams is LVC_ERR_LIMIT. */
+ * a stream of more than 2^20 boxes or substreams is LVC_ERR_LIMIT. */
 LVC_API int lvc_stream_substreams(const uint8_t *buf, size_t size, LvcSubstreamInfo *subs,
                                   int max_subs, int *num_subs);
 
