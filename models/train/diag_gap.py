@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Generalization check: the loss (bpp + lambda * 255^2 * MSE, entropy
-estimates) of a model on images it was trained on against images it never
+estimates, 8-bit reconstructions, as evaluate.py measures) of a model on images it was trained on against images it never
 saw, from one distribution. BSDS500's train and val splits are in the
 training set (the `--data` folders of doc/training.md), its test split is
 not; every image is prepared as train.py prepares it (downscaled by 2, box
@@ -18,12 +18,12 @@ import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import arch  # noqa: E402
 import export  # noqa: E402
 import lvcm  # noqa: E402
+from evaluate import level_rd, load_image  # noqa: E402
 
 
 def main():
@@ -53,17 +53,9 @@ def main():
         psnr = np.zeros(L)
         with torch.no_grad():
             for f in files:
-                im = Image.open(os.path.join(d, f)).convert("RGB")
-                if args.downscale > 1:
-                    im = im.reduce(args.downscale)
-                w, h = im.size
-                im = im.crop((0, 0, w // 64 * 64, h // 64 * 64))
-                x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 255
-                npx = x.shape[2] * x.shape[3]
+                x = load_image(os.path.join(d, f), args.downscale)
                 for lv in range(L):
-                    x_hat, y_lik, z_lik = model(x, torch.tensor([lv]))
-                    b = float(-torch.log2(y_lik).sum() - torch.log2(z_lik).sum()) / npx
-                    mse = float(((x_hat.clamp(0, 1) - x) ** 2).mean())
+                    b, mse = level_rd(model, x, lv)
                     bpp[lv] += b
                     psnr[lv] += 10 * np.log10(1 / mse)
                     loss[lv] += b + model.lambdas[lv] * 255 ** 2 * mse

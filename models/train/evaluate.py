@@ -20,6 +20,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import arch  # noqa: E402
 
 
+def load_image(path, downscale=1):
+    """An RGB photo as a 1x3xHxW float tensor in [0, 1]: downscaled (box
+    filter, as train.py prepares its data) when asked, then cropped from
+    the top left to a multiple of 64 (the hyper grid)."""
+    im = Image.open(path).convert("RGB")
+    if downscale > 1:
+        im = im.reduce(downscale)
+    w, h = im.size
+    im = im.crop((0, 0, w // 64 * 64, h // 64 * 64))
+    return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 255
+
+
+def level_rd(model, x, level):
+    """(bits per pixel, MSE) of x at one rate level, the model in eval mode:
+    likelihoods of the rounded symbols (rate_input), 8-bit reconstruction."""
+    x_hat, y_lik, z_lik = model(x, torch.tensor([level]))
+    bits = -torch.log2(y_lik).sum() - torch.log2(z_lik).sum()
+    x8 = torch.floor(x_hat.clamp(0, 1) * 255 + 0.5) / 255
+    return float(bits) / (x.shape[2] * x.shape[3]), float(((x8 - x) ** 2).mean())
+
+
 def main():
     ap = argparse.ArgumentParser()
     src = ap.add_mutually_exclusive_group(required=True)
@@ -78,18 +99,10 @@ def main():
     psnr = np.zeros(L)
     with torch.no_grad():
         for f in files:
-            im = Image.open(os.path.join(args.data, f)).convert("RGB")
-            w, h = im.size
-            im = im.crop((0, 0, w // 64 * 64, h // 64 * 64))
-            x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 255
-            npx = x.shape[2] * x.shape[3]
+            x = load_image(os.path.join(args.data, f))
             for lv in range(L):
-                # eval mode: likelihoods of the rounded symbols (rate_input)
-                x_hat, y_lik, z_lik = model(x, torch.tensor([lv]))
-                bits = -torch.log2(y_lik).sum() - torch.log2(z_lik).sum()
-                bpp[lv] += float(bits) / npx
-                x8 = torch.floor(x_hat.clamp(0, 1) * 255 + 0.5) / 255
-                mse = float(((x8 - x) ** 2).mean())
+                b, mse = level_rd(model, x, lv)
+                bpp[lv] += b
                 psnr[lv] += 10 * np.log10(1 / mse)
     n = len(files)
     which = f", weight average {args.ema}" if args.ema is not None else ""
