@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Generalization check: the loss (bpp + lambda * 255^2 * MSE, entropy
-estimates, 8-bit reconstructions, as evaluate.py measures) of a model on images it was trained on against images it never
-saw, from one distribution. BSDS500's train and val splits are in the
+"""Generalization check: the loss (bpp + lambda * 255^2 * MSE; entropy
+estimates and 8-bit reconstructions, as evaluate.py measures) of a model
+on images it was trained on against images it never saw, from one
+distribution. BSDS500's train and val splits are in the
 training set (the `--data` folders of doc/training.md), its test split is
 not; every image is prepared as train.py prepares it (downscaled by 2, box
 filter), then cropped to a multiple of 64 from the top left.
