@@ -145,15 +145,15 @@ static void model_hint(const uint8_t *buf, size_t size, char *hint, size_t hint_
     hint[0] = '\0';
     if (lvc_stream_info(buf, size, &info) < 0)
         return;
-    char want[65];
-    lvc_cli_hex(info.weights_hash, 32, want);
+    char want[2 * LVC_WEIGHTS_ID_SIZE + 1];
+    lvc_cli_hex(info.weights_id, LVC_WEIGHTS_ID_SIZE, want);
     const LvcModelInfo *m = lvc_cli_model_by_id(info.model_id);
     if (!m) {
         snprintf(hint, hint_size, "stream needs model id %u, not in this build",
                  (unsigned)info.model_id);
-    } else if (memcmp(m->weights_hash, info.weights_hash, 32)) {
-        char have[65];
-        lvc_cli_hex(m->weights_hash, 32, have);
+    } else if (memcmp(m->weights_hash, info.weights_id, LVC_WEIGHTS_ID_SIZE)) {
+        char have[2 * LVC_WEIGHTS_ID_SIZE + 1];
+        lvc_cli_hex(m->weights_hash, LVC_WEIGHTS_ID_SIZE, have);
         snprintf(hint, hint_size, "stream needs %s weights %.16s..., this build has %.16s...",
                  m->name ? m->name : "model", want, have);
     }

@@ -70,7 +70,7 @@ static const char *availability(const LvcStreamInfo *info, const LvcModelInfo *m
 {
     if (!m)
         return "no (model not in this build)";
-    if (memcmp(m->weights_hash, info->weights_hash, 32))
+    if (memcmp(m->weights_hash, info->weights_id, LVC_WEIGHTS_ID_SIZE))
         return "no (this build has other weights)";
     return "yes";
 }
@@ -80,8 +80,8 @@ static void print_text(const char *name, size_t size, const LvcStreamInfo *info,
                        int num_subs)
 {
     const LvcModelInfo *m = lvc_cli_model_by_id(info->model_id);
-    char hash[65];
-    lvc_cli_hex(info->weights_hash, 32, hash);
+    char hash[2 * LVC_WEIGHTS_ID_SIZE + 1];
+    lvc_cli_hex(info->weights_id, LVC_WEIGHTS_ID_SIZE, hash);
     const double pixels = (double)info->width * (double)info->height;
 
     printf("file:        %s\n", name);
@@ -134,8 +134,8 @@ static void print_json(const char *path, size_t size, const LvcStreamInfo *info,
                        int num_subs)
 {
     const LvcModelInfo *m = lvc_cli_model_by_id(info->model_id);
-    char hash[65];
-    lvc_cli_hex(info->weights_hash, 32, hash);
+    char hash[2 * LVC_WEIGHTS_ID_SIZE + 1];
+    lvc_cli_hex(info->weights_id, LVC_WEIGHTS_ID_SIZE, hash);
     const double pixels = (double)info->width * (double)info->height;
     FILE *f = stdout;
 
@@ -150,8 +150,8 @@ static void print_json(const char *path, size_t size, const LvcStreamInfo *info,
     lvc_cli_json_double(f, info->quality, 3);
     fprintf(f, ",\"model_id\":%u,\"model\":", (unsigned)info->model_id);
     lvc_cli_json_string(f, m ? m->name : NULL);
-    fprintf(f, ",\"weights_sha256\":\"%s\",\"model_available\":%s", hash,
-            m && !memcmp(m->weights_hash, info->weights_hash, 32) ? "true" : "false");
+    fprintf(f, ",\"weights_id\":\"%s\",\"model_available\":%s", hash,
+            m && !memcmp(m->weights_hash, info->weights_id, LVC_WEIGHTS_ID_SIZE) ? "true" : "false");
     fprintf(f, ",\"tile_w\":%d,\"tile_h\":%d,\"boxes\":[", info->tile_w, info->tile_h);
     for (int i = 0; i < num_boxes; i++) {
         char type[5];

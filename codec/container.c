@@ -136,39 +136,69 @@ int lvc_image_header_validate(LvcImageHeader *h)
     return 0;
 }
 
-static void ihdr_unpack(const uint8_t *p, LvcImageHeader *h, uint32_t *num_boxes)
+/* The ihdr payload (doc/bitstream.md 4.2): varints and bytes, consumed
+ * exactly. Returns 0 or LVC_ERR_CORRUPT (a varint that is not minimal,
+ * runs past the payload or exceeds its field, or bytes left over); the
+ * field rules are lvc_image_header_validate's. */
+static int ihdr_unpack(const uint8_t *p, size_t n, LvcImageHeader *h, uint32_t *num_boxes)
 {
     memset(h, 0, sizeof(*h));
-    h->width = lvc_rl32(p + 0);
-    h->height = lvc_rl32(p + 4);
-    h->channels = p[8];
-    h->bit_depth = p[9];
-    h->color = p[10];
-    h->alpha_mode = p[11];
-    h->quality = lvc_rl16(p + 12);
-    h->tile_overlap = lvc_rl16(p + 14);
-    h->tile_w = lvc_rl32(p + 16);
-    h->tile_h = lvc_rl32(p + 20);
-    h->model_id = lvc_rl32(p + 24);
-    memcpy(h->weights_hash, p + 28, 32);
-    *num_boxes = lvc_rl32(p + 60);
+    size_t pos = 0;
+    uint32_t v[5];
+    int err = 0;
+#define IHDR_VARINT(dst)                                          \
+    do {                                                          \
+        const size_t nv_ = rd_varint(p + pos, n - pos, &(dst), &err); \
+        if (!nv_)                                                 \
+            return LVC_ERR_CORRUPT;                               \
+        pos += nv_;                                               \
+    } while (0)
+    IHDR_VARINT(h->width);
+    IHDR_VARINT(h->height);
+    if (n - pos < 4)
+        return LVC_ERR_CORRUPT;
+    h->channels = p[pos];
+    h->bit_depth = p[pos + 1];
+    h->color = p[pos + 2];
+    h->alpha_mode = p[pos + 3];
+    pos += 4;
+    IHDR_VARINT(v[0]);
+    IHDR_VARINT(v[1]);
+    IHDR_VARINT(h->tile_w);
+    IHDR_VARINT(h->tile_h);
+    IHDR_VARINT(h->model_id);
+    if (v[0] > UINT16_MAX || v[1] > UINT16_MAX)
+        return LVC_ERR_CORRUPT;
+    h->quality = (uint16_t)v[0];
+    h->tile_overlap = (uint16_t)v[1];
+    if (n - pos < LVC_WEIGHTS_ID_SIZE)
+        return LVC_ERR_CORRUPT;
+    memcpy(h->weights_id, p + pos, LVC_WEIGHTS_ID_SIZE);
+    pos += LVC_WEIGHTS_ID_SIZE;
+    IHDR_VARINT(*num_boxes);
+#undef IHDR_VARINT
+    return pos == n ? 0 : LVC_ERR_CORRUPT;
 }
 
-static void ihdr_pack(uint8_t *p, const LvcImageHeader *h, uint32_t num_boxes)
+/* Writes the ihdr payload; returns its size (at most LVC_IHDR_MAX_SIZE). */
+static size_t ihdr_pack(uint8_t *p, const LvcImageHeader *h, uint32_t num_boxes)
 {
-    lvc_wl32(p + 0, h->width);
-    lvc_wl32(p + 4, h->height);
-    p[8] = h->channels;
-    p[9] = h->bit_depth;
-    p[10] = h->color;
-    p[11] = h->alpha_mode;
-    lvc_wl16(p + 12, h->quality);
-    lvc_wl16(p + 14, h->tile_overlap);
-    lvc_wl32(p + 16, h->tile_w);
-    lvc_wl32(p + 20, h->tile_h);
-    lvc_wl32(p + 24, h->model_id);
-    memcpy(p + 28, h->weights_hash, 32);
-    lvc_wl32(p + 60, num_boxes);
+    size_t n = 0;
+    n += wr_varint(p + n, h->width);
+    n += wr_varint(p + n, h->height);
+    p[n++] = h->channels;
+    p[n++] = h->bit_depth;
+    p[n++] = h->color;
+    p[n++] = h->alpha_mode;
+    n += wr_varint(p + n, h->quality);
+    n += wr_varint(p + n, h->tile_overlap);
+    n += wr_varint(p + n, h->tile_w);
+    n += wr_varint(p + n, h->tile_h);
+    n += wr_varint(p + n, h->model_id);
+    memcpy(p + n, h->weights_id, LVC_WEIGHTS_ID_SIZE);
+    n += LVC_WEIGHTS_ID_SIZE;
+    n += wr_varint(p + n, num_boxes);
+    return n;
 }
 
 /* (tile, pass, what) as one sortable key. */
@@ -440,12 +470,10 @@ static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
         return err;
     if (!type_is((const char *)b.type, LVC_BOX_IHDR) || !(b.flags & LVC_BOX_MANDATORY))
         return LVC_ERR_CORRUPT;   /* missing header box */
-    if (b.payload_size != LVC_IHDR_SIZE)
-        return LVC_ERR_CORRUPT;
     LvcImageHeader h;
     uint32_t num_boxes;
-    ihdr_unpack(buf + b.payload_offset, &h, &num_boxes);
-    if ((err = lvc_image_header_validate(&h)))
+    if ((err = ihdr_unpack(buf + b.payload_offset, b.payload_size, &h, &num_boxes)) ||
+        (err = lvc_image_header_validate(&h)))
         return err;
     const uint64_t max_side = lim_or(lim ? lim->max_side : 0, LVC_DEFAULT_MAX_SIDE);
     const uint64_t max_pix = lim_or(lim ? lim->max_pixels : 0, LVC_DEFAULT_MAX_PIXELS);
@@ -751,7 +779,9 @@ int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
     }
 
     /* Total size, overflow-checked. */
-    size_t total = LVC_CONTAINER_HEADER_SIZE + box_size(LVC_IHDR_SIZE);
+    uint8_t ihdr[LVC_IHDR_MAX_SIZE];
+    const size_t ihdr_size = ihdr_pack(ihdr, &h, (uint32_t)nboxes64);
+    size_t total = LVC_CONTAINER_HEADER_SIZE + box_size(ihdr_size);
     size_t bs;
     if (c->has_params) {
         if (!(bs = box_size(c->params_size)) || bs > SIZE_MAX - total)
@@ -781,9 +811,7 @@ int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size)
     p[4] = LVC_CONTAINER_VERSION;
     p[5] = LVC_KIND_IMAGE;
     p += LVC_CONTAINER_HEADER_SIZE;
-    uint8_t ihdr[LVC_IHDR_SIZE];
-    ihdr_pack(ihdr, &h, (uint32_t)nboxes64);
-    p = put_box(p, LVC_BOX_IHDR, LVC_BOX_MANDATORY, ihdr, sizeof(ihdr), NULL, 0);
+    p = put_box(p, LVC_BOX_IHDR, LVC_BOX_MANDATORY, ihdr, ihdr_size, NULL, 0);
     if (c->has_params)
         p = put_box(p, LVC_BOX_PARM, LVC_BOX_MANDATORY, NULL, 0, c->params, c->params_size);
     for (uint32_t i = 0, j; i < c->num_subs; i = j) {
@@ -819,13 +847,13 @@ int lvc_container_check_model(const LvcContainer *c, uint32_t id, const uint8_t 
                 (unsigned)c->hdr.model_id, (unsigned)id);
         return LVC_ERR_MODEL_UNKNOWN;
     }
-    if (memcmp(c->hdr.weights_hash, hash, 32)) {
-        char want[65], have[65];
-        lvc_hex_encode(c->hdr.weights_hash, 32, want);
-        lvc_hex_encode(hash, 32, have);
+    if (memcmp(c->hdr.weights_id, hash, LVC_WEIGHTS_ID_SIZE)) {
+        char want[2 * LVC_WEIGHTS_ID_SIZE + 1], have[2 * LVC_WEIGHTS_ID_SIZE + 1];
+        lvc_hex_encode(c->hdr.weights_id, LVC_WEIGHTS_ID_SIZE, want);
+        lvc_hex_encode(hash, LVC_WEIGHTS_ID_SIZE, have);
         lvc_log(LVC_LOG_ERROR,
                 "stream was made with other weights for model id %u: "
-                "stream wants sha256 %s, this decoder has %s",
+                "stream wants weights %s..., this decoder has %s...",
                 (unsigned)id, want, have);
         return LVC_ERR_MODEL_HASH;
     }
@@ -896,7 +924,7 @@ int lvc_stream_info(const uint8_t *buf, size_t size, LvcStreamInfo *info)
     info->bit_depth = c.hdr.bit_depth;
     info->quality = (float)c.hdr.quality / LVC_QUALITY_SCALE;
     info->model_id = c.hdr.model_id;
-    memcpy(info->weights_hash, c.hdr.weights_hash, 32);
+    memcpy(info->weights_id, c.hdr.weights_id, LVC_WEIGHTS_ID_SIZE);
     info->tile_w = (int)c.hdr.tile_w;
     info->tile_h = (int)c.hdr.tile_h;
     info->num_boxes = c.num_boxes > INT_MAX ? INT_MAX : (int)c.num_boxes;

@@ -36,7 +36,9 @@ enum {
 
 /* Smallest possible box: type(4) + flags(1) + length(1) + CRC(4). */
 #define LVC_BOX_MIN_SIZE   10
-#define LVC_IHDR_SIZE      64
+/* Largest ihdr payload: seven varints of at most 5 bytes, four bytes, the
+ * weights id and the box count varint. */
+#define LVC_IHDR_MAX_SIZE  (8 * 5 + 4 + LVC_WEIGHTS_ID_SIZE)
 
 /* Colour format of the coded planes (ihdr.color). */
 enum {
@@ -75,7 +77,8 @@ typedef struct LvcImageHeader {
     uint16_t tile_overlap;     /* pixels of context on each inner tile edge */
     uint32_t tile_w, tile_h;   /* >= 1; may exceed the image (one tile) */
     uint32_t model_id;
-    uint8_t weights_hash[32];  /* SHA-256 of the model's weights */
+    uint8_t weights_id[LVC_WEIGHTS_ID_SIZE]; /* first bytes of the SHA-256 of
+                                              * the model's weights */
     /* Derived on parse (ignored by the writer, which derives them too). */
     uint32_t tiles_x, tiles_y, num_tiles;
 } LvcImageHeader;
@@ -166,7 +169,8 @@ void lvc_container_free(LvcContainer *c);
 int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size);
 
 /* Check that the stream was made with the model (id, weights hash) the
- * caller has: 0 if both match; LVC_ERR_MODEL_UNKNOWN if the id differs
+ * caller has: 0 if the id matches and the stream's weights id is the first
+ * LVC_WEIGHTS_ID_SIZE bytes of hash; LVC_ERR_MODEL_UNKNOWN if the id differs
  * (the caller looked up the wrong model); LVC_ERR_MODEL_HASH if the id
  * matches but the weights differ (the stream was made with another
  * training of that model). A message naming both hashes is logged at

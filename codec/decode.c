@@ -128,12 +128,10 @@ static int decode_one_tile(TileJobs *j, uint32_t t, LvcNn *nn)
         ts.z = sz->data;
         ts.z_size = sz->size;
     }
-    for (int p = 0; p < 2 * LVC_MODEL_MAX_SLICES; p++) {
-        const LvcSubstream *sy = lvc_container_find(j->ct, t, (unsigned)p, LVC_SUB_Y);
-        if (sy) {
-            ts.y[p] = sy->data;
-            ts.y_size[p] = sy->size;
-        }
+    const LvcSubstream *sy = lvc_container_find(j->ct, t, 0, LVC_SUB_Y);
+    if (sy) {
+        ts.y = sy->data;
+        ts.y_size = sy->size;
     }
     return lvc_latent_decode_tile(j->m, nn, j->g, (int)t, &ts, j->zall + j->zoff[t],
                                   j->inv_gain, j->yhat, j->digests[t]);
@@ -239,9 +237,8 @@ int lvc_decode_image(LvcDecoder *d, const uint8_t *buf, size_t size, LvcImage *i
         goto end;
     }
     /* exactly the substreams the architecture defines, no others */
-    const uint32_t npass = m->has_ctx ? 2u * (uint32_t)m->nslices : 1u;
     const uint64_t want = (uint64_t)h->num_tiles *
-                          ((uint32_t)m->has_hyper + npass + (h->alpha_mode ? 1u : 0u));
+                          ((uint32_t)m->has_hyper + 1u + (h->alpha_mode ? 1u : 0u));
     if (want != ct.num_subs) {
         ret = LVC_ERR_CORRUPT;
         goto end;

@@ -122,7 +122,7 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
     h->tile_w = (uint32_t)(g->tile_w < img->width ? g->tile_w : img->width);
     h->tile_h = (uint32_t)(g->tile_h < img->height ? g->tile_h : img->height);
     h->model_id = c->entry->info.id;
-    memcpy(h->weights_hash, c->entry->info.weights_hash, 32);
+    memcpy(h->weights_id, c->entry->info.weights_hash, LVC_WEIGHTS_ID_SIZE);
 
     if ((ret = lvc_image_header_validate(h)) < 0)
         goto end;
@@ -131,7 +131,7 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
         goto end;
     const int ntiles = g->tiles_x * g->tiles_y;
     const int nalpha = h->alpha_mode ? ntiles : 0;
-    const int per_tile = c->model->has_hyper + ls.npass;
+    const int per_tile = c->model->has_hyper + 1;
     ct.num_subs = (uint32_t)(per_tile * ntiles + nalpha);
     ct.subs = lvc_calloc(ct.num_subs, sizeof(*ct.subs));
     if (!ct.subs) {
@@ -155,13 +155,10 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
             sub->size = ls.z_size[t];
             sub++;
         }
-        for (int p = 0; p < ls.npass; p++, sub++) {
-            sub->tile = (uint32_t)t;
-            sub->pass = (uint8_t)p;
-            sub->what = LVC_SUB_Y;
-            sub->data = ls.y[t * ls.npass + p];
-            sub->size = ls.y_size[t * ls.npass + p];
-        }
+        sub->tile = (uint32_t)t;
+        sub->what = LVC_SUB_Y;
+        sub->data = ls.y[t];
+        sub->size = ls.y_size[t];
         if (nalpha) {
             uint32_t x0, y0, tw, th;
             if ((ret = lvc_container_tile_rect(h, (uint32_t)t, &x0, &y0, &tw, &th)) < 0 ||

@@ -19,8 +19,8 @@ void lvc_latent_streams_free(LvcLatentStreams *s)
     for (int t = 0; t < s->ntiles; t++) {
         if (s->z)
             free(s->z[t]);
-        for (int p = 0; s->y && p < s->npass; p++)
-            free(s->y[t * s->npass + p]);
+        if (s->y)
+            free(s->y[t]);
     }
     lvc_free(s->z);
     lvc_free(s->y);
@@ -129,11 +129,11 @@ static void digest_flush(DigestBuf *d)
  * The latents are coded in slices of channels (one slice of M channels for
  * checkerboard, ELIC's uneven groups for elic), each in two checkerboard
  * passes: pass 0 the anchors ((x + y) even in tile coordinates), pass 1 the
- * rest; substream pass index 2k + p. Slice k's parameters come from the
- * hyper features, the channel context of the slices before it (k >= 1) and,
- * in pass 1, the spatial context of its own anchors. y_hat enters the
- * contexts as int16 with out_fa fractional bits: q * 2^out_fa + mean,
- * saturated. */
+ * rest, all of them in the tile's one Y substream, in that order. Slice
+ * k's parameters come from the hyper features, the channel context of the
+ * slices before it (k >= 1) and, in pass 1, the spatial context of its own
+ * anchors. y_hat enters the contexts as int16 with out_fa fractional
+ * bits: q * 2^out_fa + mean, saturated. */
 
 typedef struct CtxBufs {
     LvcTensor params, yanchor, sc, yprev, cc;
@@ -194,7 +194,7 @@ static inline int16_t fixed_sat16(int32_t q, int16_t mean, int fa)
 typedef struct PassCoder {
     int decode;
     const float *yh;             /* encoder: gained latents of the tile */
-    LvcRansEnc *enc;             /* encoder: one per pass */
+    LvcRansEnc *enc;             /* encoder: the tile's Y substream */
     const LvcTileStreams *ts;    /* decoder */
     float *ydst;                 /* decoder: y_hat of the image */
     const LvcGeometry *g;
@@ -208,9 +208,12 @@ static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw
     CtxBufs k;
     const size_t tpix = (size_t)th * tw;
     const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
+    LvcRansDec dec;
     int ret = ctx_alloc(m, nn, th, tw, &k);
     if (ret < 0)
         return ret;
+    if (pc->decode && (ret = lvc_rans_dec_init(&dec, pc->ts->y, pc->ts->y_size)) < 0)
+        goto end;
     int c0 = 0;
     for (int s = 0; s < m->nslices; s++) {
         const int sk = m->slice_c[s];
@@ -241,16 +244,6 @@ static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw
             if ((ret = lvc_model_entropy_params(m, nn, s, &b->params, sc, cc, &k.params)) < 0 ||
                 (ret = lvc_nn_tensor_read(nn, &k.params, k.par_host)) < 0)
                 goto end;
-            const int pi = 2 * s + pass;
-            LvcRansDec dec;
-            if (pc->decode) {
-                if (!pc->ts->y[pi]) {
-                    ret = LVC_ERR_CORRUPT;
-                    goto end;
-                }
-                if ((ret = lvc_rans_dec_init(&dec, pc->ts->y[pi], pc->ts->y_size[pi])) < 0)
-                    goto end;
-            }
             for (int cs = 0; cs < sk; cs++) {
                 const int c = c0 + cs;
                 const int16_t *scl = k.par_host + (size_t)cs * tpix;
@@ -270,7 +263,7 @@ static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw
                             digest_q(pc->dg, q);
                         } else {
                             q = round_i32(pc->yh[(size_t)c * tpix + i] - mu[i] * inv_mean_scale);
-                            if ((ret = lvc_rans_enc_put(&pc->enc[pi], t, q)) < 0)
+                            if ((ret = lvc_rans_enc_put(pc->enc, t, q)) < 0)
                                 goto end;
                         }
                         const int16_t f = fixed_sat16(q, mu[i], m->out_fa);
@@ -280,11 +273,14 @@ static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw
                     }
                 }
             }
-            if (pc->decode && (ret = lvc_rans_dec_finish(&dec)) < 0)
+            /* stop at the first pass that ran past the data */
+            if (pc->decode && (ret = lvc_rans_dec_status(&dec)) < 0)
                 goto end;
         }
         c0 += sk;
     }
+    if (pc->decode)
+        ret = lvc_rans_dec_finish(&dec);
 end:
     ctx_free(nn, &k);
     return ret;
@@ -313,12 +309,9 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
     TileBufs b;
     LvcTensor yt = { 0 }, zt = { 0 };
     float *yh = NULL, *zf = NULL;
-    LvcRansEnc ez, ey, ep[2 * LVC_MODEL_MAX_SLICES];
-    const int npass = m->has_ctx ? 2 * m->nslices : 0;
+    LvcRansEnc ez, ey;
     lvc_rans_enc_init(&ez);
     lvc_rans_enc_init(&ey);
-    for (int i = 0; i < npass; i++)
-        lvc_rans_enc_init(&ep[i]);
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)
         return ret;
@@ -336,7 +329,7 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
                 if ((ret = lvc_rans_enc_put(&ey, &m->y_cdf.tables[c],
                                             round_i32(yh[(size_t)c * tpix + i]))) < 0)
                     goto end;
-        ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t * out->npass], &out->y_size[t * out->npass]);
+        ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t]);
         goto end;
     }
     if ((ret = lvc_nn_tensor_alloc(nn, &yt, m->M, th, tw, LVC_NN_F32, 0)) < 0 ||
@@ -364,39 +357,31 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
             if ((ret = lvc_rans_enc_put(&ez, &m->z_cdf.tables[c], b.zh_host[c * zplane + i])) < 0)
                 goto end;
     if (m->has_ctx) {
-        PassCoder pc = { .decode = 0, .yh = yh, .enc = ep };
-        if ((ret = code_passes(m, nn, &b, th, tw, &pc)) < 0 ||
-            (ret = lvc_rans_enc_finish_alloc(&ez, &out->z[t], &out->z_size[t])) < 0)
+        PassCoder pc = { .decode = 0, .yh = yh, .enc = &ey };
+        if ((ret = code_passes(m, nn, &b, th, tw, &pc)) < 0)
             goto end;
-        for (int i = 0; i < npass; i++)
-            if ((ret = lvc_rans_enc_finish_alloc(&ep[i], &out->y[t * out->npass + i],
-                                                 &out->y_size[t * out->npass + i])) < 0)
-                goto end;
-        goto end;
-    }
-    /* y: Gaussian table by scale index, centred on the integer mean */
-    const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
-    for (int c = 0; c < m->M; c++) {
-        const int16_t *sc = b.par_host + (size_t)c * tpix;
-        const int16_t *mu = m->has_means ? b.par_host + (size_t)(m->M + c) * tpix : NULL;
-        const float *yc = yh + (size_t)c * tpix;
-        for (size_t i = 0; i < tpix; i++) {
-            const int idx = lvc_scale_index_q(sc[i], m->out_fa);
-            const float mean = mu ? (float)mu[i] * inv_mean_scale : 0.0f;
-            const int32_t q = round_i32(yc[i] - mean);
-            if ((ret = lvc_rans_enc_put(&ey, &m->y_cdf.tables[idx], q)) < 0)
-                goto end;
+    } else {
+        /* y: Gaussian table by scale index, centred on the integer mean */
+        const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
+        for (int c = 0; c < m->M; c++) {
+            const int16_t *sc = b.par_host + (size_t)c * tpix;
+            const int16_t *mu = m->has_means ? b.par_host + (size_t)(m->M + c) * tpix : NULL;
+            const float *yc = yh + (size_t)c * tpix;
+            for (size_t i = 0; i < tpix; i++) {
+                const int idx = lvc_scale_index_q(sc[i], m->out_fa);
+                const float mean = mu ? (float)mu[i] * inv_mean_scale : 0.0f;
+                const int32_t q = round_i32(yc[i] - mean);
+                if ((ret = lvc_rans_enc_put(&ey, &m->y_cdf.tables[idx], q)) < 0)
+                    goto end;
+            }
         }
     }
     if ((ret = lvc_rans_enc_finish_alloc(&ez, &out->z[t], &out->z_size[t])) < 0 ||
-        (ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t * out->npass],
-                                         &out->y_size[t * out->npass])) < 0)
+        (ret = lvc_rans_enc_finish_alloc(&ey, &out->y[t], &out->y_size[t])) < 0)
         goto end;
 end:
     lvc_rans_enc_free(&ez);
     lvc_rans_enc_free(&ey);
-    for (int i = 0; i < npass; i++)
-        lvc_rans_enc_free(&ep[i]);
     lvc_nn_tensor_free(nn, &yt);
     lvc_nn_tensor_free(nn, &zt);
     lvc_free(yh);
@@ -414,12 +399,10 @@ int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const 
     float *inv_gain = lvc_malloc_array((size_t)m->M, sizeof(float));
     int ret = LVC_ERR_NOMEM;
     out->ntiles = ntiles;
-    out->npass = m->has_ctx ? 2 * m->nslices : 1;
-    const size_t ny = (size_t)ntiles * out->npass;
     out->z = lvc_calloc((size_t)ntiles, sizeof(*out->z));
-    out->y = lvc_calloc(ny, sizeof(*out->y));
+    out->y = lvc_calloc((size_t)ntiles, sizeof(*out->y));
     out->z_size = lvc_calloc((size_t)ntiles, sizeof(*out->z_size));
-    out->y_size = lvc_calloc(ny, sizeof(*out->y_size));
+    out->y_size = lvc_calloc((size_t)ntiles, sizeof(*out->y_size));
     if (!gain || !inv_gain || !out->z || !out->y || !out->z_size || !out->y_size)
         goto end;
     lvc_model_gains(m, q, gain, inv_gain);
@@ -499,12 +482,8 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     LvcSha256 sha;
     DigestBuf dg = { .sha = &sha };
     /* substreams present exactly as the architecture defines them */
-    const int npass = m->has_ctx ? 2 * m->nslices : 1;
-    if (m->has_hyper != (ts->z != NULL))
+    if (m->has_hyper != (ts->z != NULL) || !ts->y)
         return LVC_ERR_CORRUPT;
-    for (int p = 0; p < 2 * LVC_MODEL_MAX_SLICES; p++)
-        if ((p < npass) != (ts->y[p] != NULL))
-            return LVC_ERR_CORRUPT;
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)
         return ret;
@@ -522,7 +501,7 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
         if ((ret = code_passes(m, nn, &b, th, tw, &pc)) < 0)
             goto end;
     } else {
-        if ((ret = lvc_rans_dec_init(&dy, ts->y[0], ts->y_size[0])) < 0)
+        if ((ret = lvc_rans_dec_init(&dy, ts->y, ts->y_size)) < 0)
             goto end;
         float *ydst = (float *)yhat->data;
         const double inv_mean_scale = 1.0 / (double)(1 << m->out_fa);

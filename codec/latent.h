@@ -6,7 +6,9 @@
  *     model's factorized table of channel c (escape for values outside it).
  *     z_hat must lie in [-32768, 32767].
  *   Y substream: params = h_s(z_hat) (integer, doc/integer-nn.md); for c, y,
- *     x in order, q[c][y][x] coded with the Gaussian table
+ *     x in order (context models: slice by slice, each in its two
+ *     checkerboard passes, all in this one substream), q[c][y][x] coded
+ *     with the Gaussian table
  *     lvc_scale_index_q(params[c][y][x], out_fa); the latent is
  *     y_hat = (q * 2^out_fa + params[M + c][y][x]) / 2^out_fa.
  */
@@ -21,9 +23,7 @@
 
 typedef struct LvcLatentStreams {
     int ntiles;
-    int npass;                 /* Y substreams per tile */
-    uint8_t **z, **y;          /* malloc'd substreams: z[tile], y[tile * npass
-                                * + pass] */
+    uint8_t **z, **y;          /* malloc'd substreams: z[tile], y[tile] */
     size_t *z_size, *y_size;
 } LvcLatentStreams;
 
@@ -40,8 +40,8 @@ void lvc_latent_streams_free(LvcLatentStreams *s);
 typedef struct LvcTileStreams {
     const uint8_t *z;           /* NULL when absent */
     size_t z_size;
-    const uint8_t *y[2 * LVC_MODEL_MAX_SLICES];  /* Y by pass; NULL when absent */
-    size_t y_size[2 * LVC_MODEL_MAX_SLICES];
+    const uint8_t *y;           /* NULL when absent */
+    size_t y_size;
 } LvcTileStreams;
 
 /* Hyper-latent values of tile t (0 without a hyperprior), and their

@@ -63,9 +63,14 @@ LVC_API const char *lvc_error_string(int err);
 /* Bitstream format version this library writes and reads (doc/bitstream.md;
  * LvcStreamInfo.version of a stream). Streams of other versions are
  * rejected with LVC_ERR_VERSION. */
-#define LVC_BITSTREAM_VERSION 2
+#define LVC_BITSTREAM_VERSION 3
 
-/* Library version as a string ("0.1.0") and as (major<<16 | minor<<8 | patch). */
+/* A stream names the weights it was made with by the first
+ * LVC_WEIGHTS_ID_SIZE bytes of their SHA-256 (LvcModelInfo.weights_hash):
+ * LvcStreamInfo.weights_id. */
+#define LVC_WEIGHTS_ID_SIZE 8
+
+/* Library version as a string ("0.2.0") and as (major<<16 | minor<<8 | patch). */
 LVC_API const char *lvc_version(void);
 LVC_API unsigned lvc_version_int(void);
 
@@ -202,7 +207,7 @@ typedef struct LvcStreamInfo {
     int channels, bit_depth;
     float quality;
     uint32_t model_id;
-    uint8_t weights_hash[32];
+    uint8_t weights_id[LVC_WEIGHTS_ID_SIZE]; /* first bytes of the weights' SHA-256 */
     int tile_w, tile_h;
     int num_boxes;
 } LvcStreamInfo;

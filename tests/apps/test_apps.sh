@@ -237,9 +237,9 @@ else
     succeeds "lvcinfo text" "$INFO" "$W/a.lvc" && {
         grep -q '^dimensions: *64x48$' "$T/out" || not_ok "lvcinfo shows 64x48"
         grep -q "^size: *$(file_size "$W/a.lvc") bytes" "$T/out" || not_ok "lvcinfo shows the size"
-        # elic: Z and 10 Y passes in the one tile box
-        grep -q '^substreams: *11$' "$T/out" || not_ok "lvcinfo counts the substreams"
-        grep -Eq '^ +0 +9 +Y +[0-9]+ +[0-9]+$' "$T/out" || not_ok "lvcinfo lists the last pass"
+        # elic: Z and one Y substream (all ten passes) in the one tile box
+        grep -q '^substreams: *2$' "$T/out" || not_ok "lvcinfo counts the substreams"
+        grep -Eq '^ +0 +0 +Y +[0-9]+ +[0-9]+$' "$T/out" || not_ok "lvcinfo lists the Y substream"
     }
     succeeds "lvcinfo json" "$INFO" --json "$W/a.lvc" && {
         grep -q '"width":64,"height":48' "$T/out" && grep -q '"boxes":\[{' "$T/out" &&

@@ -38,12 +38,6 @@ static void put_u8(Craft *c, unsigned v)
     put(c, &b, 1);
 }
 
-static void put_u16(Craft *c, unsigned v)
-{
-    put_u8(c, v & 0xff);
-    put_u8(c, (v >> 8) & 0xff);
-}
-
 static void put_u32(Craft *c, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -94,27 +88,27 @@ static void fill_header(LvcImageHeader *h)
     h->tile_w = 16;
     h->tile_h = 16;   /* 3 x 2 tiles */
     h->model_id = 0x1234;
-    for (int i = 0; i < 32; i++)
-        h->weights_hash[i] = (uint8_t)(i * 7 + 1);
+    for (int i = 0; i < LVC_WEIGHTS_ID_SIZE; i++)
+        h->weights_id[i] = (uint8_t)(i * 7 + 1);
 }
 
 static size_t ihdr_payload(uint8_t *p, const LvcImageHeader *h, uint32_t num_boxes)
 {
     Craft c = { .n = 0 };
-    put_u32(&c, h->width);
-    put_u32(&c, h->height);
+    put_varint(&c, h->width);
+    put_varint(&c, h->height);
     put_u8(&c, h->channels);
     put_u8(&c, h->bit_depth);
     put_u8(&c, h->color);
     put_u8(&c, h->alpha_mode);
-    put_u16(&c, h->quality);
-    put_u16(&c, h->tile_overlap);
-    put_u32(&c, h->tile_w);
-    put_u32(&c, h->tile_h);
-    put_u32(&c, h->model_id);
-    put(&c, h->weights_hash, 32);
-    put_u32(&c, num_boxes);
-    ck_assert_uint_eq(c.n, 64);
+    put_varint(&c, h->quality);
+    put_varint(&c, h->tile_overlap);
+    put_varint(&c, h->tile_w);
+    put_varint(&c, h->tile_h);
+    put_varint(&c, h->model_id);
+    put(&c, h->weights_id, LVC_WEIGHTS_ID_SIZE);
+    put_varint(&c, num_boxes);
+    ck_assert_uint_le(c.n, LVC_IHDR_MAX_SIZE);
     memcpy(p, c.buf, c.n);
     return c.n;
 }
@@ -134,9 +128,15 @@ static size_t sstr_payload(uint8_t *p, uint32_t tile, unsigned pass, unsigned wh
 
 static void craft_ihdr(Craft *c, const LvcImageHeader *h, uint32_t num_boxes)
 {
-    uint8_t p[64];
-    ihdr_payload(p, h, num_boxes);
-    craft_box(c, "ihdr", 1, p, 64);
+    uint8_t p[LVC_IHDR_MAX_SIZE];
+    craft_box(c, "ihdr", 1, p, ihdr_payload(p, h, num_boxes));
+}
+
+/* Bytes of the ihdr box of h (payloads under 128 bytes: a 1-byte length). */
+static size_t ihdr_box_size(const LvcImageHeader *h, uint32_t num_boxes)
+{
+    uint8_t p[LVC_IHDR_MAX_SIZE];
+    return 4 + 1 + 1 + ihdr_payload(p, h, num_boxes) + 4;
 }
 
 static void craft_sstr(Craft *c, uint32_t tile, unsigned pass, unsigned what,
@@ -173,12 +173,17 @@ static const uint8_t sub_data[] = { 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03 };
 
 /* A valid 40x30 stream: one ihdr, one 2-tile-wide header (1 tile x 1 tile
  * when h says so), a sstr per tile. */
+static void single_header(LvcImageHeader *h)
+{
+    fill_header(h);
+    h->tile_w = 64;
+    h->tile_h = 64;   /* one tile */
+}
+
 static void craft_valid_single(Craft *c)
 {
     LvcImageHeader h;
-    fill_header(&h);
-    h.tile_w = 64;
-    h.tile_h = 64;   /* one tile */
+    single_header(&h);
     craft_header(c, LVC_CONTAINER_VERSION, 1);
     craft_ihdr(c, &h, 1);
     craft_sstr(c, 0, 0, LVC_SUB_Y, sub_data, sizeof(sub_data));
@@ -266,7 +271,7 @@ START_TEST(test_round_trip)
     ck_assert_uint_eq(c.hdr.tiles_y, 2);
     ck_assert_uint_eq(c.hdr.num_tiles, 6);
     ck_assert_uint_eq(c.hdr.model_id, 0x1234);
-    ck_assert_mem_eq(c.hdr.weights_hash, r.c.hdr.weights_hash, 32);
+    ck_assert_mem_eq(c.hdr.weights_id, r.c.hdr.weights_id, LVC_WEIGHTS_ID_SIZE);
     ck_assert_int_eq(c.has_params, 1);
     ck_assert_uint_eq(c.params_size, 5);
     ck_assert_mem_eq(c.params, r.params, 5);
@@ -331,7 +336,7 @@ START_TEST(test_writer_matches_spec)
     size_t n;
     ck_assert_int_eq(lvc_container_write(&ct, &out, &n), 0);
     /* The writer puts a tile's substreams in one tile box:
-     * 6 header + (4+1+1+64+4) ihdr + (4+1+1+(1+1+2+7)+4) tile */
+     * 6 header + (4+1+1+22+4) ihdr + (4+1+1+(1+1+2+7)+4) tile */
     Craft t;
     LvcImageHeader h;
     fill_header(&h);
@@ -343,7 +348,7 @@ START_TEST(test_writer_matches_spec)
     craft_tile(&t, 0, 1, tag, sz, sub_data);
     ck_assert_uint_eq(n, t.n);
     ck_assert_mem_eq(out, t.buf, n);
-    ck_assert_uint_eq(n, 6 + 74 + 21);
+    ck_assert_uint_eq(n, 6 + 32 + 21);
     free(out);
     ck_assert_int_eq(parse(&t), 0);
     /* The single-substream sstr box is still read: same substream. */
@@ -532,7 +537,9 @@ START_TEST(test_err_magic_version_kind)
     b = c;
     b.buf[4] = 1;   /* format version 1: four rANS states, no tile box */
     ck_assert_int_eq(parse(&b), LVC_ERR_VERSION);
-    b.buf[4] = 3;
+    b.buf[4] = 2;   /* format version 2: a 64-byte ihdr, a Y substream per pass */
+    ck_assert_int_eq(parse(&b), LVC_ERR_VERSION);
+    b.buf[4] = 4;
     ck_assert_int_eq(parse(&b), LVC_ERR_VERSION);
     b.buf[4] = 0;
     ck_assert_int_eq(parse(&b), LVC_ERR_VERSION);
@@ -551,15 +558,18 @@ START_TEST(test_err_truncated_length_crc)
     Craft c;
     craft_valid_single(&c);
     Craft b = c;
+    LvcImageHeader hs;
+    single_header(&hs);
+    const size_t ihdr_n = ihdr_box_size(&hs, 1);
 
     /* Ends inside the second box's header. */
-    b.n = 6 + 74 + 3;
+    b.n = 6 + ihdr_n + 3;
     ck_assert_int_eq(parse(&b), LVC_ERR_TRUNCATED);
     /* Ends inside a payload: the declared length runs past the end. */
     b.n = c.n - 5;
     ck_assert_int_eq(parse(&b), LVC_ERR_LENGTH);
     /* Fewer boxes than ihdr announces, cut at a box boundary. */
-    b.n = 6 + 74;
+    b.n = 6 + ihdr_n;
     ck_assert_int_eq(parse(&b), LVC_ERR_TRUNCATED);
 
     /* A length far past the end (5-byte varint 2^32-1). */
@@ -568,7 +578,7 @@ START_TEST(test_err_truncated_length_crc)
     put(&l, "ihdr", 4);
     put_u8(&l, 1);
     put(&l, "\xff\xff\xff\xff\x0f", 5);
-    put(&l, c.buf + 12, 64 + 4);
+    put(&l, c.buf + 12, ihdr_n - 6);
     ck_assert_int_eq(parse(&l), LVC_ERR_LENGTH);
     /* A length varint above 32 bits is malformed. */
     l.buf[6 + 5 + 4] = 0x1f;
@@ -645,7 +655,7 @@ START_TEST(test_err_corrupt_structure)
     LvcImageHeader h;
     fill_header(&h);   /* 3 x 2 tiles */
     Craft c;
-    uint8_t p[64];
+    uint8_t p[LVC_IHDR_MAX_SIZE + 8];
 
     /* First box is not ihdr. */
     craft_header(&c, LVC_CONTAINER_VERSION, 1);
@@ -653,13 +663,58 @@ START_TEST(test_err_corrupt_structure)
     ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
     /* ihdr without the mandatory flag. */
     craft_header(&c, LVC_CONTAINER_VERSION, 1);
-    ihdr_payload(p, &h, 6);
-    craft_box(&c, "ihdr", 0, p, 64);
+    const size_t np = ihdr_payload(p, &h, 6);
+    craft_box(&c, "ihdr", 0, p, np);
     ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
-    /* ihdr of the wrong size. */
-    craft_header(&c, LVC_CONTAINER_VERSION, 1);
-    craft_box(&c, "ihdr", 1, p, 63);
-    ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    /* An ihdr payload that ends early (at every length, including empty:
+     * inside a varint or before the fixed bytes) or has a byte left over. */
+    for (size_t k = 0; k <= np + 1; k++) {
+        if (k == np)
+            continue;
+        p[np] = 0;
+        craft_header(&c, LVC_CONTAINER_VERSION, 1);
+        craft_box(&c, "ihdr", 1, p, k);
+        for (uint32_t t = 0; t < 6; t++)
+            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+    }
+    /* Field by field, as the varint rules and the field widths say. */
+    {
+        Craft q = { .n = 0 };
+        put(&q, "\xa8\x00", 2); /* width 40, not minimal */
+        put_u8(&q, 30);
+        put(&q, p + 2, np - 2);
+        craft_header(&c, LVC_CONTAINER_VERSION, 1);
+        craft_box(&c, "ihdr", 1, q.buf, q.n);
+        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+        LvcImageHeader hq = h;
+        hq.quality = 0;                /* the quality varint, 1 byte, at 6 */
+        const size_t nq = ihdr_payload(p, &hq, 6);
+        q.n = 0;
+        put(&q, p, 6);
+        put(&q, "\x80\x80\x04", 3); /* 65536: above u16 */
+        put(&q, p + 7, nq - 7);
+        craft_header(&c, LVC_CONTAINER_VERSION, 1);
+        craft_box(&c, "ihdr", 1, q.buf, q.n);
+        for (uint32_t t = 0; t < 6; t++)
+            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+        q.n = 0;
+        put(&q, p, 6);
+        put(&q, "\x91\x4e", 2);      /* 10001: above the quality range */
+        put(&q, p + 7, nq - 7);
+        craft_header(&c, LVC_CONTAINER_VERSION, 1);
+        craft_box(&c, "ihdr", 1, q.buf, q.n);
+        for (uint32_t t = 0; t < 6; t++)
+            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+        q.buf[6] = 0x90;               /* 10000: valid */
+        craft_header(&c, LVC_CONTAINER_VERSION, 1);
+        craft_box(&c, "ihdr", 1, q.buf, q.n);
+        for (uint32_t t = 0; t < 6; t++)
+            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+        ck_assert_int_eq(parse(&c), 0);
+    }
 
     /* Tiles 0..5 present but tile 3 missing (5 boxes announced). */
     craft_header(&c, LVC_CONTAINER_VERSION, 1);
@@ -823,12 +878,16 @@ START_TEST(test_check_model)
     ref_build(&r, 0);
     LvcContainer c;
     ck_assert_int_eq(lvc_container_parse(r.stream, r.size, NULL, &c), 0);
+    /* the stream names the weights by the first bytes of their hash */
     uint8_t hash[32];
-    memcpy(hash, r.c.hdr.weights_hash, 32);
+    memset(hash, 0x5a, sizeof(hash));
+    memcpy(hash, r.c.hdr.weights_id, LVC_WEIGHTS_ID_SIZE);
     lvc_log_set_level(LVC_LOG_QUIET);
     ck_assert_int_eq(lvc_container_check_model(&c, 0x1234, hash), 0);
     ck_assert_int_eq(lvc_container_check_model(&c, 0x1235, hash), LVC_ERR_MODEL_UNKNOWN);
     hash[31] ^= 1;
+    ck_assert_int_eq(lvc_container_check_model(&c, 0x1234, hash), 0);
+    hash[LVC_WEIGHTS_ID_SIZE - 1] ^= 1;
     ck_assert_int_eq(lvc_container_check_model(&c, 0x1234, hash), LVC_ERR_MODEL_HASH);
     ck_assert_int_eq(lvc_container_check_model(NULL, 0x1234, hash), LVC_ERR_INVALID_ARG);
     lvc_log_set_level(LVC_LOG_WARNING);
@@ -937,7 +996,7 @@ START_TEST(test_stream_info_boxes)
     ck_assert_int_eq(info.bit_depth, 8);
     ck_assert_float_eq_tol(info.quality, 75.5f, 1e-4f);
     ck_assert_uint_eq(info.model_id, 0x1234);
-    ck_assert_mem_eq(info.weights_hash, r.c.hdr.weights_hash, 32);
+    ck_assert_mem_eq(info.weights_id, r.c.hdr.weights_id, LVC_WEIGHTS_ID_SIZE);
     ck_assert_int_eq(info.tile_w, 16);
     ck_assert_int_eq(info.tile_h, 16);
     ck_assert_int_eq(info.num_boxes, 8);
@@ -948,7 +1007,7 @@ START_TEST(test_stream_info_boxes)
     ck_assert_int_eq(nb, 8);
     ck_assert_str_eq(boxes[0].type, "ihdr");
     ck_assert_uint_eq(boxes[0].offset, 6);
-    ck_assert_uint_eq(boxes[0].payload_size, 64);
+    ck_assert_uint_eq(boxes[0].payload_size, 22);
     ck_assert_int_eq(boxes[0].mandatory, 1);
     ck_assert_str_eq(boxes[1].type, "parm");
     ck_assert_uint_eq(boxes[1].payload_size, 5);
@@ -1235,14 +1294,11 @@ END_TEST
 /* The example of doc/bitstream.md section 7, byte for byte. */
 START_TEST(test_doc_example)
 {
-    static const uint8_t want[105] = {
-        0x89, 0x4c, 0x56, 0x43, 0x02, 0x01, 0x69, 0x68, 0x64, 0x72, 0x01, 0x40, 0x08, 0x00, 0x00, 0x00,
-        0x08, 0x00, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x4c, 0x1d, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00,
-        0x40, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x64, 0xb9, 0x1c, 0xa7, 0xfe, 0x64, 0x4b, 0x14,
-        0x5a, 0x84, 0x2e, 0x10, 0x06, 0xd9, 0x70, 0x9c, 0x21, 0x78, 0x30, 0x00, 0x72, 0xb0, 0x68, 0xca,
-        0x38, 0x23, 0x99, 0xe9, 0x55, 0x36, 0xe6, 0x46, 0x01, 0x00, 0x00, 0x00, 0xb6, 0xcd, 0x81, 0xcb,
-        0x74, 0x69, 0x6c, 0x65, 0x01, 0x0f, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00, 0x01, 0x12, 0x34, 0x56,
-        0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xb8, 0x23, 0xbf, 0xf1,
+    static const uint8_t want[62] = {
+        0x89, 0x4c, 0x56, 0x43, 0x03, 0x01, 0x69, 0x68, 0x64, 0x72, 0x01, 0x15, 0x08, 0x08, 0x03, 0x08,
+        0x00, 0x00, 0xcc, 0x3a, 0x00, 0x40, 0x40, 0x01, 0x64, 0xb9, 0x1c, 0xa7, 0xfe, 0x64, 0x4b, 0x14,
+        0x01, 0x90, 0xa8, 0x29, 0xf6, 0x74, 0x69, 0x6c, 0x65, 0x01, 0x0f, 0x00, 0x02, 0x00, 0x00, 0x03,
+        0x00, 0x01, 0x12, 0x34, 0x56, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xb8, 0x23, 0xbf, 0xf1,
     };
     LvcContainer c = { 0 };
     LvcImageHeader *h = &c.hdr;
@@ -1256,7 +1312,9 @@ START_TEST(test_doc_example)
     h->tile_w = 64;
     h->tile_h = 64;
     h->model_id = 1;
-    lvc_sha256("example weights", 15, h->weights_hash);
+    uint8_t wh[LVC_SHA256_SIZE];
+    lvc_sha256("example weights", 15, wh);
+    memcpy(h->weights_id, wh, LVC_WEIGHTS_ID_SIZE);
     static const uint8_t z[3] = { 0x12, 0x34, 0x56 }, y[5] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4 };
     LvcSubstream s[2] = { { 0, 0, LVC_SUB_Z, z, 3 }, { 0, 0, LVC_SUB_Y, y, 5 } };
     c.subs = s;

@@ -24,8 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * changed. */
 size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size);
 
-/* When buf starts with a file header and a 64-byte ihdr box, write the
- * default model's id and weights hash into it (the CRC is left stale). */
+/* When buf starts with a file header and an ihdr box, write the default
+ * model's weights id into it, and its id where the varint there has the
+ * same length (the CRC is left stale). */
 void lvc_fuzz_set_model(uint8_t *buf, size_t size);
 
 /* Abort with a message naming the broken promise. */

@@ -42,17 +42,53 @@ size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size)
     return changed;
 }
 
+/* Skip one LEB128 varint at *pos within the first n bytes; 0 when it does
+ * not end there. */
+static int skip_varint(const uint8_t *p, size_t n, size_t *pos)
+{
+    for (int i = 0; i < 5 && *pos < n; i++)
+        if (!(p[(*pos)++] & 0x80))
+            return 1;
+    return 0;
+}
+
 void lvc_fuzz_set_model(uint8_t *buf, size_t size)
 {
-    /* file header (6), "ihdr", flags, length 64, payload: model id at 24,
-     * weights hash at 28. */
+    /* file header (6), "ihdr", flags, a one-byte length, payload
+     * (doc/bitstream.md 4.2): width, height, four bytes, quality, overlap,
+     * tile_w, tile_h, model id (varints), the weights id. The model id is
+     * rewritten only where the default's fits the bytes it has. */
     const LvcModelInfo *mi = lvc_model_find(lvc_model_default());
-    if (!mi || size < 6 + 6 + 64 || memcmp(buf + 6, "ihdr", 4) || buf[11] != 64)
+    if (!mi || size < 6 + 6 || memcmp(buf + 6, "ihdr", 4) || (buf[11] & 0x80))
         return;
+    const size_t n = buf[11] < size - 12 ? buf[11] : size - 12;
     uint8_t *p = buf + 12;
-    for (int i = 0; i < 4; i++)
-        p[24 + i] = (uint8_t)(mi->id >> (8 * i));
-    memcpy(p + 28, mi->weights_hash, 32);
+    size_t pos = 0;
+    for (int k = 0; k < 7; k++) {
+        if (k == 2)
+            pos += 4;
+        if (k == 6) {
+            /* the model id varint */
+            const size_t at = pos;
+            if (!skip_varint(p, n, &pos))
+                return;
+            uint8_t id[5];
+            size_t m = 0;
+            uint32_t v = mi->id;
+            while (v >= 0x80) {
+                id[m++] = (uint8_t)(v | 0x80);
+                v >>= 7;
+            }
+            id[m++] = (uint8_t)v;
+            if (m == pos - at)
+                memcpy(p + at, id, m);
+            break;
+        }
+        if (!skip_varint(p, n, &pos))
+            return;
+    }
+    if (pos + LVC_WEIGHTS_ID_SIZE <= n)
+        memcpy(p + pos, mi->weights_hash, LVC_WEIGHTS_ID_SIZE);
 }
 
 void lvc_fuzz_fail(const char *what)

@@ -46,27 +46,49 @@ def clean(target):
 # ------------------------------------------------------------------ streams
 
 def crc_box(typ, flags, payload):
-    n = len(payload)
+    body = typ + bytes([flags]) + varint(len(payload)) + payload
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def varint(n):
     var = bytearray()
     while n >= 0x80:
         var.append((n & 0x7F) | 0x80)
         n >>= 7
     var.append(n)
-    body = typ + bytes([flags]) + bytes(var) + payload
-    return body + struct.pack("<I", zlib.crc32(body))
+    return bytes(var)
+
+
+def skip_varint(b, pos):
+    while b[pos] & 0x80:
+        pos += 1
+    return pos + 1
 
 
 def add_boxes(stream, boxes, after_ihdr=True):
     """Insert boxes after ihdr (or at the end), fixing ihdr's box count."""
     hdr, rest = stream[:6], stream[6:]
-    # ihdr: type(4) flags(1) len(1: 64) payload(64) crc(4)
-    assert rest[:4] == b"ihdr" and rest[5] == 64
-    ihdr = bytearray(rest[6:70])
-    nb = struct.unpack_from("<I", ihdr, 60)[0] + len(boxes)
-    struct.pack_into("<I", ihdr, 60, nb)
-    tail = rest[74:]
+    # ihdr: type(4) flags(1) len(1) payload crc(4); the payload
+    # (doc/bitstream.md 4.2): width, height, 4 bytes, quality, overlap,
+    # tile_w, tile_h, model id, 8-byte weights id, num_boxes (varints)
+    assert rest[:4] == b"ihdr" and rest[5] < 0x80
+    n = rest[5]
+    ihdr = rest[6:6 + n]
+    pos = skip_varint(ihdr, skip_varint(ihdr, 0)) + 4
+    for _ in range(5):
+        pos = skip_varint(ihdr, pos)
+    pos += 8
+    nb, k = 0, 0
+    while True:
+        nb |= (ihdr[pos] & 0x7F) << (7 * k)
+        if not ihdr[pos] & 0x80:
+            break
+        pos, k = pos + 1, k + 1
+    assert pos + 1 == n
+    head = ihdr[:pos - k]
+    tail = rest[6 + n + 4:]
     extra = b"".join(crc_box(t, f, p) for t, f, p in boxes)
-    new_ihdr = crc_box(b"ihdr", 1, bytes(ihdr))
+    new_ihdr = crc_box(b"ihdr", 1, head + varint(nb + len(boxes)))
     return hdr + new_ihdr + (extra + tail if after_ihdr else tail + extra)
 
 
