@@ -650,6 +650,18 @@ START_TEST(test_err_dimensions)
 }
 END_TEST
 
+/* Parse a stream of this ihdr payload and a substream for each of
+ * fill_header's six tiles. */
+static int parse_six_tiles(const uint8_t *ihdr, size_t n)
+{
+    Craft c;
+    craft_header(&c, LVC_CONTAINER_VERSION, 1);
+    craft_box(&c, "ihdr", 1, ihdr, n);
+    for (uint32_t t = 0; t < 6; t++)
+        craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
+    return parse(&c);
+}
+
 START_TEST(test_err_corrupt_structure)
 {
     LvcImageHeader h;
@@ -668,52 +680,32 @@ START_TEST(test_err_corrupt_structure)
     ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
     /* An ihdr payload that ends early (at every length, including empty:
      * inside a varint or before the fixed bytes) or has a byte left over. */
-    for (size_t k = 0; k <= np + 1; k++) {
-        if (k == np)
-            continue;
-        p[np] = 0;
-        craft_header(&c, LVC_CONTAINER_VERSION, 1);
-        craft_box(&c, "ihdr", 1, p, k);
-        for (uint32_t t = 0; t < 6; t++)
-            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
-        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
-    }
+    p[np] = 0;
+    for (size_t k = 0; k <= np + 1; k++)
+        if (k != np)
+            ck_assert_int_eq(parse_six_tiles(p, k), LVC_ERR_CORRUPT);
     /* Field by field, as the varint rules and the field widths say. */
     {
         Craft q = { .n = 0 };
-        put(&q, "\xa8\x00", 2); /* width 40, not minimal */
+        put(&q, "\xa8\x00", 2);    /* width 40, not minimal */
         put_u8(&q, 30);
         put(&q, p + 2, np - 2);
-        craft_header(&c, LVC_CONTAINER_VERSION, 1);
-        craft_box(&c, "ihdr", 1, q.buf, q.n);
-        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+        ck_assert_int_eq(parse_six_tiles(q.buf, q.n), LVC_ERR_CORRUPT);
         LvcImageHeader hq = h;
-        hq.quality = 0;                /* the quality varint, 1 byte, at 6 */
+        hq.quality = 0;              /* the quality varint, 1 byte, at 6 */
         const size_t nq = ihdr_payload(p, &hq, 6);
         q.n = 0;
         put(&q, p, 6);
         put(&q, "\x80\x80\x04", 3); /* 65536: above u16 */
         put(&q, p + 7, nq - 7);
-        craft_header(&c, LVC_CONTAINER_VERSION, 1);
-        craft_box(&c, "ihdr", 1, q.buf, q.n);
-        for (uint32_t t = 0; t < 6; t++)
-            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
-        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
+        ck_assert_int_eq(parse_six_tiles(q.buf, q.n), LVC_ERR_CORRUPT);
         q.n = 0;
         put(&q, p, 6);
-        put(&q, "\x91\x4e", 2);      /* 10001: above the quality range */
+        put(&q, "\x91\x4e", 2);    /* 10001: above the quality range */
         put(&q, p + 7, nq - 7);
-        craft_header(&c, LVC_CONTAINER_VERSION, 1);
-        craft_box(&c, "ihdr", 1, q.buf, q.n);
-        for (uint32_t t = 0; t < 6; t++)
-            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
-        ck_assert_int_eq(parse(&c), LVC_ERR_CORRUPT);
-        q.buf[6] = 0x90;               /* 10000: valid */
-        craft_header(&c, LVC_CONTAINER_VERSION, 1);
-        craft_box(&c, "ihdr", 1, q.buf, q.n);
-        for (uint32_t t = 0; t < 6; t++)
-            craft_sstr(&c, t, 0, LVC_SUB_Y, sub_data, 2);
-        ck_assert_int_eq(parse(&c), 0);
+        ck_assert_int_eq(parse_six_tiles(q.buf, q.n), LVC_ERR_CORRUPT);
+        q.buf[6] = 0x90;             /* 10000: valid */
+        ck_assert_int_eq(parse_six_tiles(q.buf, q.n), 0);
     }
 
     /* Tiles 0..5 present but tile 3 missing (5 boxes announced). */

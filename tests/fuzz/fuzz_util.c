@@ -42,6 +42,17 @@ size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size)
     return changed;
 }
 
+size_t lvc_fuzz_put_varint(uint8_t *p, uint32_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
 /* Skip one LEB128 varint at *pos within the first n bytes; 0 when it does
  * not end there. */
 static int skip_varint(const uint8_t *p, size_t n, size_t *pos)
@@ -73,13 +84,7 @@ void lvc_fuzz_set_model(uint8_t *buf, size_t size)
             if (!skip_varint(p, n, &pos))
                 return;
             uint8_t id[5];
-            size_t m = 0;
-            uint32_t v = mi->id;
-            while (v >= 0x80) {
-                id[m++] = (uint8_t)(v | 0x80);
-                v >>= 7;
-            }
-            id[m++] = (uint8_t)v;
+            const size_t m = lvc_fuzz_put_varint(id, mi->id);
             if (m == pos - at)
                 memcpy(p + at, id, m);
             break;

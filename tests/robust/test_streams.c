@@ -168,17 +168,6 @@ static uint8_t *rewrite(const RobustStream *s, void (*edit)(LvcImageHeader *), s
 /* ihdr fields that patch_ihdr sets to any value. */
 enum { F_WIDTH, F_HEIGHT, F_TILE_W, F_TILE_H, F_NUM_BOXES, F_COUNT };
 
-static size_t put_varint(uint8_t *p, uint32_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* s with the ihdr field set to v (up to two fields), serialized as
  * doc/bitstream.md 4.2 lays it out but without the writer's validation,
  * the box CRC recomputed; *size gets the new size. */
@@ -195,20 +184,20 @@ static uint8_t *patch_ihdr(const RobustStream *s, int field, uint32_t v, int fie
     if (field2 >= 0)
         f[field2] = v2;
     uint8_t pl[LVC_IHDR_MAX_SIZE];
-    size_t n = put_varint(pl, f[F_WIDTH]);
-    n += put_varint(pl + n, f[F_HEIGHT]);
+    size_t n = lvc_fuzz_put_varint(pl, f[F_WIDTH]);
+    n += lvc_fuzz_put_varint(pl + n, f[F_HEIGHT]);
     pl[n++] = h.channels;
     pl[n++] = h.bit_depth;
     pl[n++] = h.color;
     pl[n++] = h.alpha_mode;
-    n += put_varint(pl + n, h.quality);
-    n += put_varint(pl + n, h.tile_overlap);
-    n += put_varint(pl + n, f[F_TILE_W]);
-    n += put_varint(pl + n, f[F_TILE_H]);
-    n += put_varint(pl + n, h.model_id);
+    n += lvc_fuzz_put_varint(pl + n, h.quality);
+    n += lvc_fuzz_put_varint(pl + n, h.tile_overlap);
+    n += lvc_fuzz_put_varint(pl + n, f[F_TILE_W]);
+    n += lvc_fuzz_put_varint(pl + n, f[F_TILE_H]);
+    n += lvc_fuzz_put_varint(pl + n, h.model_id);
     memcpy(pl + n, h.weights_id, LVC_WEIGHTS_ID_SIZE);
     n += LVC_WEIGHTS_ID_SIZE;
-    n += put_varint(pl + n, f[F_NUM_BOXES]);
+    n += lvc_fuzz_put_varint(pl + n, f[F_NUM_BOXES]);
     *size = IHDR_AT + n + 4 + (s->size - rest);
     uint8_t *b = malloc(*size);
     ck_assert_ptr_nonnull(b);
