@@ -136,6 +136,16 @@ int lvc_image_header_validate(LvcImageHeader *h)
     return 0;
 }
 
+/* One varint of the ihdr payload at *pos (of n bytes): 0 or
+ * LVC_ERR_CORRUPT (not minimal, or running past the payload). */
+static int ihdr_varint(const uint8_t *p, size_t n, size_t *pos, uint32_t *v)
+{
+    int err = 0;
+    const size_t nv = rd_varint(p + *pos, n - *pos, v, &err);
+    *pos += nv;
+    return nv ? 0 : LVC_ERR_CORRUPT;
+}
+
 /* The ihdr payload (doc/bitstream.md 4.2): varints and bytes, consumed
  * exactly. Returns 0 or LVC_ERR_CORRUPT (a varint that is not minimal,
  * runs past the payload or exceeds its field, or bytes left over); the
@@ -144,39 +154,26 @@ static int ihdr_unpack(const uint8_t *p, size_t n, LvcImageHeader *h, uint32_t *
 {
     memset(h, 0, sizeof(*h));
     size_t pos = 0;
-    uint32_t v[5];
-    int err = 0;
-#define IHDR_VARINT(dst)                                          \
-    do {                                                          \
-        const size_t nv_ = rd_varint(p + pos, n - pos, &(dst), &err); \
-        if (!nv_)                                                 \
-            return LVC_ERR_CORRUPT;                               \
-        pos += nv_;                                               \
-    } while (0)
-    IHDR_VARINT(h->width);
-    IHDR_VARINT(h->height);
-    if (n - pos < 4)
+    uint32_t quality, overlap;
+    if (ihdr_varint(p, n, &pos, &h->width) || ihdr_varint(p, n, &pos, &h->height) ||
+        n - pos < 4)
         return LVC_ERR_CORRUPT;
     h->channels = p[pos];
     h->bit_depth = p[pos + 1];
     h->color = p[pos + 2];
     h->alpha_mode = p[pos + 3];
     pos += 4;
-    IHDR_VARINT(v[0]);
-    IHDR_VARINT(v[1]);
-    IHDR_VARINT(h->tile_w);
-    IHDR_VARINT(h->tile_h);
-    IHDR_VARINT(h->model_id);
-    if (v[0] > UINT16_MAX || v[1] > UINT16_MAX)
+    if (ihdr_varint(p, n, &pos, &quality) || ihdr_varint(p, n, &pos, &overlap) ||
+        ihdr_varint(p, n, &pos, &h->tile_w) || ihdr_varint(p, n, &pos, &h->tile_h) ||
+        ihdr_varint(p, n, &pos, &h->model_id) || quality > UINT16_MAX ||
+        overlap > UINT16_MAX || n - pos < LVC_WEIGHTS_ID_SIZE)
         return LVC_ERR_CORRUPT;
-    h->quality = (uint16_t)v[0];
-    h->tile_overlap = (uint16_t)v[1];
-    if (n - pos < LVC_WEIGHTS_ID_SIZE)
-        return LVC_ERR_CORRUPT;
+    h->quality = (uint16_t)quality;
+    h->tile_overlap = (uint16_t)overlap;
     memcpy(h->weights_id, p + pos, LVC_WEIGHTS_ID_SIZE);
     pos += LVC_WEIGHTS_ID_SIZE;
-    IHDR_VARINT(*num_boxes);
-#undef IHDR_VARINT
+    if (ihdr_varint(p, n, &pos, num_boxes))
+        return LVC_ERR_CORRUPT;
     return pos == n ? 0 : LVC_ERR_CORRUPT;
 }
 

@@ -24,10 +24,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * changed. */
 size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size);
 
-/* Write v as an unsigned LEB128 varint (doc/bitstream.md section 1) at
- * p (room for 5 bytes); returns its length. */
-size_t lvc_fuzz_put_varint(uint8_t *p, uint32_t v);
-
 /* When buf starts with a file header and an ihdr box, write the default
  * model's weights id into it, and its id where the varint there has the
  * same length (the CRC is left stale). */

@@ -7,6 +7,7 @@
 
 #include "lvc/lvc.h"
 
+#include "common/bits.h"
 #include "common/crc32.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -42,17 +43,6 @@ size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size)
     return changed;
 }
 
-size_t lvc_fuzz_put_varint(uint8_t *p, uint32_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* Skip one LEB128 varint at *pos within the first n bytes; 0 when it does
  * not end there. */
 static int skip_varint(const uint8_t *p, size_t n, size_t *pos)
@@ -83,10 +73,12 @@ void lvc_fuzz_set_model(uint8_t *buf, size_t size)
             const size_t at = pos;
             if (!skip_varint(p, n, &pos))
                 return;
-            uint8_t id[5];
-            const size_t m = lvc_fuzz_put_varint(id, mi->id);
-            if (m == pos - at)
-                memcpy(p + at, id, m);
+            uint8_t id[LVC_VARINT_MAX];
+            LvcByteWriter w;
+            lvc_bw_init_fixed(&w, id, sizeof(id));
+            lvc_bw_varint(&w, mi->id);
+            if (w.size == pos - at)
+                memcpy(p + at, id, w.size);
             break;
         }
         if (!skip_varint(p, n, &pos))

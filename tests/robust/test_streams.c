@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codec/container.h"
+#include "common/bits.h"
 #include "common/mem.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/robust/robust.h"
@@ -184,20 +185,21 @@ static uint8_t *patch_ihdr(const RobustStream *s, int field, uint32_t v, int fie
     if (field2 >= 0)
         f[field2] = v2;
     uint8_t pl[LVC_IHDR_MAX_SIZE];
-    size_t n = lvc_fuzz_put_varint(pl, f[F_WIDTH]);
-    n += lvc_fuzz_put_varint(pl + n, f[F_HEIGHT]);
-    pl[n++] = h.channels;
-    pl[n++] = h.bit_depth;
-    pl[n++] = h.color;
-    pl[n++] = h.alpha_mode;
-    n += lvc_fuzz_put_varint(pl + n, h.quality);
-    n += lvc_fuzz_put_varint(pl + n, h.tile_overlap);
-    n += lvc_fuzz_put_varint(pl + n, f[F_TILE_W]);
-    n += lvc_fuzz_put_varint(pl + n, f[F_TILE_H]);
-    n += lvc_fuzz_put_varint(pl + n, h.model_id);
-    memcpy(pl + n, h.weights_id, LVC_WEIGHTS_ID_SIZE);
-    n += LVC_WEIGHTS_ID_SIZE;
-    n += lvc_fuzz_put_varint(pl + n, f[F_NUM_BOXES]);
+    LvcByteWriter w;
+    lvc_bw_init_fixed(&w, pl, sizeof(pl));
+    lvc_bw_varint(&w, f[F_WIDTH]);
+    lvc_bw_varint(&w, f[F_HEIGHT]);
+    const uint8_t fmt[4] = { h.channels, h.bit_depth, h.color, h.alpha_mode };
+    lvc_bw_bytes(&w, fmt, 4);
+    lvc_bw_varint(&w, h.quality);
+    lvc_bw_varint(&w, h.tile_overlap);
+    lvc_bw_varint(&w, f[F_TILE_W]);
+    lvc_bw_varint(&w, f[F_TILE_H]);
+    lvc_bw_varint(&w, h.model_id);
+    lvc_bw_bytes(&w, h.weights_id, LVC_WEIGHTS_ID_SIZE);
+    lvc_bw_varint(&w, f[F_NUM_BOXES]);
+    ck_assert_int_eq(w.err, 0);
+    const size_t n = w.size;
     *size = IHDR_AT + n + 4 + (s->size - rest);
     uint8_t *b = malloc(*size);
     ck_assert_ptr_nonnull(b);
