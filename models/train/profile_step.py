@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Where one training step's CPU time goes: the torch profiler's table over
-5 elic steps (random batch 8 of 128x128 crops, both threads), then g_a and
-g_s forward+backward alone and a full step, in seconds.
+5 elic steps (random batch 8 of 128x128 crops, both threads), the same time
+per operator and input height (so the latent-resolution entropy networks,
+height 8, stand apart from the trunk's 32- and 64-pixel layers), then g_a
+and g_s forward+backward alone and a full step, in seconds.
   /usr/bin/python3 models/train/profile_step.py     (from the repository root)
 """
 import os, sys, time, torch
@@ -18,9 +20,18 @@ def step():
     opt.zero_grad(); loss.backward(); opt.step()
 for _ in range(3): step()
 from torch.profiler import profile, ProfilerActivity
-with profile(activities=[ProfilerActivity.CPU]) as p:
+with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as p:
     for _ in range(5): step()
 print(p.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+by = {}
+for e in p.key_averages(group_by_input_shape=True):
+    shp = e.input_shapes[0] if e.input_shapes else []
+    key = (e.key, shp[2] if len(shp) == 4 else "-")
+    by[key] = by.get(key, 0.0) + e.self_cpu_time_total / 1e6 / 5
+total = sum(by.values())
+print("operator, input height: seconds per step, share")
+for (name, hgt), t in sorted(by.items(), key=lambda kv: -kv[1])[:20]:
+    print("  %-32s %4s %.4f s %5.1f%%" % (name[:32], hgt, t, 100 * t / total))
 # module split: time g_a, g_s forward+backward alone
 def timeit(f, n=5):
     t=time.time()
