@@ -11,7 +11,7 @@ another batch (the noise training already lives with).
   /usr/bin/python3 models/train/bench_bf16.py --weights models/weights/elic.lvcm \
       --data ../shared/data/train/bsds500/train [--rounds 3]
 """
-import argparse, os, random, sys, time
+import argparse, os, random, sys
 import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import arch, lvcm, train
@@ -60,21 +60,6 @@ def rel(ref, g, prefix):
     return (num / den).sqrt().item()
 
 
-def step_seconds(m, x, level, n):
-    opt = torch.optim.Adam(m.parameters(), lr=1e-5)
-    def step():
-        loss, _, _ = train.rd_loss(m, x, level)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    for _ in range(2):
-        step()
-    t = time.time()
-    for _ in range(n):
-        step()
-    return (time.time() - t) / n
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", required=True, help="an elic .lvcm holding its transforms")
@@ -95,8 +80,8 @@ def main():
     level = torch.arange(8) * (levels - 1) // 7
     m32, m16 = build(args.weights, meta, False), build(args.weights, meta, True)
     for r in range(args.rounds):
-        a = step_seconds(m32, xa, level, args.steps)
-        b = step_seconds(m16, xa, level, args.steps)
+        a = train.step_seconds(m32, torch.optim.Adam(m32.parameters(), lr=1e-5), xa, level, args.steps)
+        b = train.step_seconds(m16, torch.optim.Adam(m16.parameters(), lr=1e-5), xa, level, args.steps)
         print(f"round {r + 1}: float32 {a:.3f} s/step, bfloat16 inner convs {b:.3f} s/step "
               f"({a / b:.2f}x)", flush=True)
     m32, m16 = build(args.weights, meta, False), build(args.weights, meta, True)

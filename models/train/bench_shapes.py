@@ -4,7 +4,7 @@ input, both threads, 6 timed steps after 2; doc/training.md, "Batch and
 crop size"). Pause a running training job first.
   /usr/bin/python3 models/train/bench_shapes.py      (from the repository root)
 """
-import os, sys, time, torch
+import os, sys, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import arch, train  # noqa: E402
 
@@ -17,16 +17,5 @@ opt = torch.optim.Adam(m.parameters(), lr=1e-5)
 for b, c in SHAPES:
     x = torch.rand(b, 3, c, c)
     lv = torch.randint(0, 10, (b,))
-
-    def step():
-        loss, _, _ = train.rd_loss(m, x, lv)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    for _ in range(2):
-        step()
-    t = time.time()
-    for _ in range(6):
-        step()
-    dt = (time.time() - t) / 6
+    dt = train.step_seconds(m, opt, x, lv, 6)
     print(f"batch {b} crop {c}: step {dt:.3f} s, {b * c * c / dt / 1e6:.3f} Mpixel/s", flush=True)

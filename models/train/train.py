@@ -186,6 +186,23 @@ def tune_malloc(step_pixels=8 * 128 * 128):
         libc.mallopt(M_MMAP_MAX, 0)
 
 
+def step_seconds(model, opt, x, level, steps, warmup=2):
+    """Mean wall seconds of a training step (rd_loss, backward, opt.step)
+    on the fixed batch x at levels level, after warmup untimed steps; for
+    the throughput scripts (bench_shapes.py, bench_bf16.py)."""
+    def step():
+        loss, _, _ = rd_loss(model, x, level)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for _ in range(warmup):
+        step()
+    t = time.time()
+    for _ in range(steps):
+        step()
+    return (time.time() - t) / steps
+
+
 def cpu_seconds():
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
