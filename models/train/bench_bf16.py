@@ -14,7 +14,7 @@ another batch (the noise training already lives with).
 import argparse, os, random, sys
 import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import arch, lvcm, train
+import arch, export, lvcm, train
 
 INNER_A, INNER_S = (2, 4), (0, 2, 4)
 
@@ -32,7 +32,6 @@ class BF16(torch.nn.Module):
 
 
 def build(weights, meta, bf16):
-    import export
     m = arch.build("elic", N=int(meta["N"]), M=int(meta["M"]),
                    lambdas=arch.parse_lambdas(meta.get("lambdas")))
     export.load_lvcm_into(m, weights)
@@ -84,6 +83,7 @@ def main():
         b = train.step_seconds(m16, torch.optim.Adam(m16.parameters(), lr=1e-5), xa, level, args.steps)
         print(f"round {r + 1}: float32 {a:.3f} s/step, bfloat16 inner convs {b:.3f} s/step "
               f"({a / b:.2f}x)", flush=True)
+    # the timed steps moved the weights (Adam): compare gradients at the file's
     m32, m16 = build(args.weights, meta, False), build(args.weights, meta, True)
     g0, g1, g2 = grads(m32, xa, level), grads(m16, xa, level), grads(m32, xb, level)
     print("gradient deviation from float32 (relative L2): part, bfloat16 arm, another batch")
