@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -856,4 +857,66 @@ const LvcModelInfo *lvc_cli_model_by_id(uint32_t id)
             return m;
     }
     return NULL;
+}
+
+/* ----------------------------------------------------------------- images */
+
+int lvc_cli_decode_image(const char *name, const uint8_t *data, size_t size,
+                         LvcImage *img, uint64_t max_pixels)
+{
+    static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    memset(img, 0, sizeof(*img));
+    const char *what;
+    int err;
+    if (size >= sizeof(png_sig) && !memcmp(data, png_sig, sizeof(png_sig))) {
+        what = "PNG";
+        err = lvc_png_read_mem(data, size, img, max_pixels);
+    } else if (size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7') {
+        if (data[1] < '5') {
+            lvc_cli_error(name, "plain (ASCII) PNM and PBM bitmaps are not supported; "
+                          "use binary PGM, PPM or PAM");
+            return LVC_EXIT_UNSUPPORTED;
+        }
+        what = "PNM";
+        err = lvc_pnm_read_mem(data, size, img, max_pixels);
+    } else {
+        /* Checked here: the library readers call other data an unsupported
+         * format, which misleads for a JPEG or an lvc stream. */
+        lvc_cli_error(name, "not a PNG or PNM image");
+        return LVC_EXIT_DATA;
+    }
+    if (err < 0) {
+        lvc_cli_error(name, "cannot read the %s image: %s", what, lvc_error_string(err));
+        return lvc_cli_exit_code(err);
+    }
+    return 0;
+}
+
+int lvc_cli_opt_image_format(const char *arg, LvcCliImageFormat *fmt)
+{
+    if (!strcmp(arg, "png"))
+        *fmt = LVC_CLI_FMT_PNG;
+    else if (!strcmp(arg, "pnm") || !strcmp(arg, "ppm") || !strcmp(arg, "pgm"))
+        *fmt = LVC_CLI_FMT_PNM;
+    else if (!strcmp(arg, "pam"))
+        *fmt = LVC_CLI_FMT_PAM;
+    else {
+        lvc_cli_error(NULL, "invalid --format '%.40s' (png, pnm, ppm, pgm or pam)", arg);
+        return LVC_EXIT_USAGE;
+    }
+    return 0;
+}
+
+LvcCliImageFormat lvc_cli_image_format(LvcCliImageFormat fmt, const char *path)
+{
+    if (fmt != LVC_CLI_FMT_AUTO)
+        return fmt;
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    if (!dot || strchr(dot, '/'))
+        return LVC_CLI_FMT_PNG;
+    if (!strcasecmp(dot, ".pnm") || !strcasecmp(dot, ".ppm") || !strcasecmp(dot, ".pgm"))
+        return LVC_CLI_FMT_PNM;
+    if (!strcasecmp(dot, ".pam"))
+        return LVC_CLI_FMT_PAM;
+    return LVC_CLI_FMT_PNG;
 }

@@ -99,6 +99,28 @@ int lvc_cli_one_input(int argc, char *const argv[], const char **path);
 int lvc_cli_read_input(const char *path, size_t max_size, uint8_t **data,
                        size_t *size);
 
+/* Decode an input image held in memory by its signature: PNG, or binary
+ * Netpbm (PGM P5, PPM P6, PAM P7). On failure prints one line naming
+ * `name` ("not a PNG or PNM image", "cannot read the PNM image: ...") and
+ * returns the exit status; on success 0 and *img is the caller's. */
+int lvc_cli_decode_image(const char *name, const uint8_t *data, size_t size,
+                         LvcImage *img, uint64_t max_pixels);
+
+/* Output image formats of lvcdec. */
+typedef enum LvcCliImageFormat {
+    LVC_CLI_FMT_AUTO = 0, /* from the output name's extension, else PNG */
+    LVC_CLI_FMT_PNG,
+    LVC_CLI_FMT_PNM,      /* PGM for gray, PPM for RGB */
+    LVC_CLI_FMT_PAM,
+} LvcCliImageFormat;
+
+/* Parse --format (png, pnm, ppm, pgm or pam); prints the error line and
+ * returns LVC_EXIT_USAGE on a bad value, else 0. */
+int lvc_cli_opt_image_format(const char *arg, LvcCliImageFormat *fmt);
+/* The format to write: fmt unless AUTO, else by the extension of path
+ * (.pnm, .ppm, .pgm: PNM; .pam: PAM; anything else, and "-": PNG). */
+LvcCliImageFormat lvc_cli_image_format(LvcCliImageFormat fmt, const char *path);
+
 /* ----------------------------------------------------------------- output */
 
 typedef struct LvcCliOutput {

@@ -1,5 +1,5 @@
 /*
- * lvcdec: decode an lvc stream into a PNG image.
+ * lvcdec: decode an lvc stream into a PNG or Netpbm (PGM, PPM, PAM) image.
  *
  *   lvcdec IN.lvc -o OUT.png [--verify SHA256HEX] [--symbols-digest] ...
  *
@@ -25,6 +25,7 @@ enum {
     OPT_JSON,
     OPT_MAX_PIXELS,
     OPT_REF,
+    OPT_FORMAT,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +36,7 @@ static const struct option long_options[] = {
     { "symbols-digest", no_argument,       NULL, OPT_DIGEST },
     { "max-pixels",     required_argument, NULL, OPT_MAX_PIXELS },
     { "ref",            required_argument, NULL, OPT_REF },
+    { "format",         required_argument, NULL, OPT_FORMAT },
     { "force",          no_argument,       NULL, 'f' },
     { "verbose",        no_argument,       NULL, 'v' },
     { "quiet",          no_argument,       NULL, OPT_QUIET },
@@ -53,7 +55,8 @@ typedef struct DecOptions {
     int verify;
     uint8_t expected[32];
     int print_digest;
-    const char *ref;        /* PNG to compare with (PSNR), or NULL */
+    const char *ref;        /* PNG or PNM to compare with (PSNR), or NULL */
+    LvcCliImageFormat format;
     int force, verbose, quiet, json;
 } DecOptions;
 
@@ -61,16 +64,19 @@ static void usage(FILE *f)
 {
     fputs(
         "Usage: lvcdec IN.lvc -o OUT.png [options]\n"
-        "Decode an lvc stream (\"-\" = stdin) into a PNG image (\"-\" = stdout).\n"
+        "Decode an lvc stream (\"-\" = stdin) into a PNG, PGM/PPM or PAM image\n"
+        "(\"-\" = stdout).\n"
         "\n"
         "  -o, --output FILE      output image; without it, decode only\n"
+        "      --format F         png, pnm (PGM or PPM; also ppm, pgm) or pam;\n"
+        "                         default by the output's extension, else png\n"
         "      --threads N        worker threads, 0 = all cores (default)\n"
         "      --backend B        auto, ref, cpu or cuda (default auto)\n"
         "      --verify HEX       check the symbols digest (64 hex digits);\n"
         "                         exit status 5 and no output on mismatch\n"
         "      --symbols-digest   print the symbols digest\n"
         "      --max-pixels N     refuse larger images (0 = library default)\n"
-        "      --ref FILE.png     report PSNR against this image (same size)\n"
+        "      --ref FILE         report PSNR against this PNG or PNM image\n"
         "  -f, --force            overwrite an existing output file\n"
         "  -v, --verbose          more details\n"
         "      --quiet            no summary\n"
@@ -121,6 +127,10 @@ static int parse_options(int argc, char **argv, DecOptions *o)
             break;
         case OPT_DIGEST: o->print_digest = 1; break;
         case OPT_REF: o->ref = optarg; break;
+        case OPT_FORMAT:
+            if ((rc = lvc_cli_opt_image_format(optarg, &o->format)))
+                return rc;
+            break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose++; break;
         case OPT_QUIET: o->quiet = 1; break;
@@ -173,7 +183,10 @@ static const char *backend_hint(int err, LvcBackend b, char *buf, size_t size)
 static double psnr_against(const LvcImage *img, const char *ref_path)
 {
     LvcImage ref = { 0 };
-    if (lvc_png_read_file(ref_path, &ref, 0) < 0)
+    int err = lvc_png_read_file(ref_path, &ref, 0);
+    if (err == LVC_ERR_FORMAT)
+        err = lvc_pnm_read_file(ref_path, &ref, 0);
+    if (err < 0)
         return -1.0;
     double psnr = -1.0;
     if (ref.width == img->width && ref.height == img->height &&
@@ -276,7 +289,17 @@ int main(int argc, char **argv)
     }
 
     if (o.output) {
-        err = lvc_png_write_file(lvc_cli_output_path(&out), &img);
+        const LvcCliImageFormat fmt = lvc_cli_image_format(o.format, o.output);
+        if (fmt == LVC_CLI_FMT_PNM && img.channels != 1 && img.channels != 3) {
+            lvc_cli_error(out_name, "the image has an alpha channel, which PGM and PPM "
+                          "cannot hold (use PAM or PNG)");
+            status = LVC_EXIT_UNSUPPORTED;
+            goto end;
+        }
+        if (fmt == LVC_CLI_FMT_PNG)
+            err = lvc_png_write_file(lvc_cli_output_path(&out), &img);
+        else
+            err = lvc_pnm_write_file(lvc_cli_output_path(&out), &img, fmt == LVC_CLI_FMT_PAM);
         if (err < 0) {
             status = lvc_cli_lib_error(out_name, err, NULL);
             goto end;

@@ -1,5 +1,5 @@
 /*
- * lvcenc: encode a PNG image into an lvc stream.
+ * lvcenc: encode a PNG or Netpbm (PGM, PPM, PAM) image into an lvc stream.
  *
  *   lvcenc IN.png -o OUT.lvc [-q 0..100 | --bpp X | --size BYTES] ...
  *
@@ -66,7 +66,8 @@ static void usage(FILE *f)
 {
     fputs(
         "Usage: lvcenc IN.png -o OUT.lvc [options]\n"
-        "Encode a PNG image (\"-\" = stdin) into an lvc stream (\"-\" = stdout).\n"
+        "Encode a PNG or binary PGM/PPM/PAM image (\"-\" = stdin) into an lvc\n"
+        "stream (\"-\" = stdout).\n"
         "\n"
         "  -o, --output FILE   output stream; without it, encode and report only\n"
         "  -q, --quality Q     0 (smallest) .. 100 (best), default 75\n"
@@ -258,28 +259,11 @@ int main(int argc, char **argv)
     status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &data_size);
     if (status)
         goto end;
-    /* Check the signature here: the library's reader reports other data
-     * as an unsupported format, which misleads for a JPEG or an lvc file. */
-    static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-    if (data_size < sizeof(png_sig) || memcmp(data, png_sig, sizeof(png_sig))) {
-        lvc_cli_error(in_name, "not a PNG file");
-        status = LVC_EXIT_DATA;
-        goto end;
-    }
-    int err = lvc_png_read_mem(data, data_size, &img, o.max_pixels);
+    status = lvc_cli_decode_image(in_name, data, data_size, &img, o.max_pixels);
     free(data);
     data = NULL;
-    if (err < 0) {
-        /* The library's wording is about lvc streams; say PNG here. */
-        if (err == LVC_ERR_BAD_MAGIC) {
-            lvc_cli_error(in_name, "not a PNG file");
-            status = LVC_EXIT_DATA;
-        } else {
-            lvc_cli_error(in_name, "cannot read the PNG image: %s", lvc_error_string(err));
-            status = lvc_cli_exit_code(err);
-        }
+    if (status)
         goto end;
-    }
     const double t_read = lvc_cli_now();
 
     /* After the input checks: a missing or broken input is the more
@@ -307,7 +291,7 @@ int main(int argc, char **argv)
     s.tile_size = (int)o.tile;
     s.max_pixels = o.max_pixels;
     s.verbose = o.verbose > 1 ? 2 : o.verbose;
-    err = lvc_encoder_open(&enc, &s);
+    int err = lvc_encoder_open(&enc, &s);
     if (err < 0) {
         status = lvc_cli_lib_error(in_name, err, backend_hint(err, o.backend, hint, sizeof(hint)));
         goto end;

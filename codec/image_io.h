@@ -17,6 +17,10 @@
  * failure *out is NULL and *out_size 0. */
 int lvc_png_write_mem(const LvcImage *img, uint8_t **out, size_t *out_size);
 
+/* Encode img as PAM (pam nonzero) or PGM/PPM into a malloc'd buffer
+ * (release with free()); see lvc_pnm_write_file. */
+int lvc_pnm_write_mem(const LvcImage *img, int pam, uint8_t **out, size_t *out_size);
+
 /* Check that img is a well-formed image (dimensions >= 1, channels 1..4,
  * depth 8/16, stride large enough, data set). */
 int lvc_image_check(const LvcImage *img);

@@ -112,6 +112,21 @@ LVC_API int lvc_png_read_mem(const uint8_t *buf, size_t size, LvcImage *img,
 /* Write img as PNG (8 or 16 bit, channels as in img). */
 LVC_API int lvc_png_write_file(const char *path, const LvcImage *img);
 
+/* Netpbm input/output: binary PGM (P5), PPM (P6) and PAM (P7, tuple types
+ * GRAYSCALE, GRAYSCALE_ALPHA, RGB, RGB_ALPHA, BLACKANDWHITE and
+ * BLACKANDWHITE_ALPHA, or none). Reading takes the first image of the file;
+ * a maxval below 256 gives 8-bit samples, a larger one 16-bit, and a maxval
+ * other than 255 or 65535 is rescaled to the full range with rounding. A
+ * sample above maxval is LVC_ERR_CORRUPT; the plain (ASCII) formats and PBM
+ * are LVC_ERR_FORMAT. max_pixels as for PNG. */
+LVC_API int lvc_pnm_read_file(const char *path, LvcImage *img, uint64_t max_pixels);
+LVC_API int lvc_pnm_read_mem(const uint8_t *buf, size_t size, LvcImage *img,
+                             uint64_t max_pixels);
+/* Write img with maxval 255 or 65535: as PAM when pam is nonzero, else as
+ * PGM (gray) or PPM (RGB); an image with alpha needs PAM (LVC_ERR_FORMAT
+ * otherwise, and no file is written). */
+LVC_API int lvc_pnm_write_file(const char *path, const LvcImage *img, int pam);
+
 /* ----------------------------------------------------------------- models */
 
 typedef struct LvcModelInfo {

@@ -3,6 +3,8 @@
  *
  *   apps_tool png OUT W H CHANNELS DEPTH [SEED]   write a test PNG
  *   apps_tool pnginfo FILE                        print "W H CHANNELS DEPTH"
+ *   apps_tool topnm IN.png OUT PAM                convert to PGM/PPM (PAM 0) or PAM
+ *   apps_tool pnminfo FILE                        print "W H CHANNELS DEPTH"
  *   apps_tool bytes OUT N SEED                    write N pseudo-random bytes
  *   apps_tool tty CMD [ARGS...]                   run CMD with stdout on a pty
  *   apps_tool ttyin CMD [ARGS...]                 run CMD with stdin on a pty
@@ -96,6 +98,38 @@ static int cmd_pnginfo(int argc, char **argv)
     return 0;
 }
 
+static int cmd_topnm(int argc, char **argv)
+{
+    if (argc < 5)
+        return 2;
+    LvcImage img;
+    int err = lvc_png_read_file(argv[2], &img, 0);
+    if (err == 0) {
+        err = lvc_pnm_write_file(argv[3], &img, atoi(argv[4]));
+        lvc_image_free(&img);
+    }
+    if (err < 0) {
+        fprintf(stderr, "topnm: %s\n", lvc_error_string(err));
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_pnminfo(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    LvcImage img;
+    int err = lvc_pnm_read_file(argv[2], &img, 0);
+    if (err < 0) {
+        fprintf(stderr, "lvc_pnm_read_file: %s\n", lvc_error_string(err));
+        return 1;
+    }
+    printf("%d %d %d %d\n", img.width, img.height, img.channels, img.bit_depth);
+    lvc_image_free(&img);
+    return 0;
+}
+
 static int cmd_bytes(int argc, char **argv)
 {
     if (argc < 5)
@@ -174,6 +208,10 @@ int main(int argc, char **argv)
             return cmd_png(argc, argv);
         if (!strcmp(argv[1], "pnginfo"))
             return cmd_pnginfo(argc, argv);
+        if (!strcmp(argv[1], "topnm"))
+            return cmd_topnm(argc, argv);
+        if (!strcmp(argv[1], "pnminfo"))
+            return cmd_pnminfo(argc, argv);
         if (!strcmp(argv[1], "bytes"))
             return cmd_bytes(argc, argv);
         if (!strcmp(argv[1], "tty"))
@@ -181,6 +219,6 @@ int main(int argc, char **argv)
         if (!strcmp(argv[1], "ttyin"))
             return cmd_tty(argc, argv, STDIN_FILENO);
     }
-    fprintf(stderr, "usage: apps_tool png|pnginfo|bytes|tty|ttyin ...\n");
+    fprintf(stderr, "usage: apps_tool png|pnginfo|topnm|pnminfo|bytes|tty|ttyin ...\n");
     return 2;
 }

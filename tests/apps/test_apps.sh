@@ -96,6 +96,9 @@ file_size() { wc -c <"$1" | tr -d ' '; }
 "$TOOL" bytes "$T/garbage.bin" 3000 7
 : >"$T/empty.bin"
 head -c 40 "$T/a.png" >"$T/trunc.png"
+"$TOOL" topnm "$T/a.png" "$T/a.ppm" 0 || { echo "Bail out! cannot write a test PPM"; exit 1; }
+head -c 100 "$T/a.ppm" >"$T/trunc.ppm"
+printf 'P3\n1 1\n255\n1 2 3\n' >"$T/plain.ppm"
 
 # ------------------------------------------------------------ usage
 # Every process start costs the library's initialisation, so the checks of
@@ -128,6 +131,7 @@ fails "lvcdec: --verify not hex" 1 "verify" "$DEC" --verify xyz "$T/garbage.bin"
 fails "lvcdec: --verify 63 digits" 1 "verify" "$DEC" \
     --verify 000000000000000000000000000000000000000000000000000000000000000 "$T/garbage.bin"
 fails "lvcdec: --threads -2" 1 "threads" "$DEC" --threads -2 "$T/garbage.bin"
+fails "lvcdec: --format gif" 1 "format" "$DEC" --format gif "$T/garbage.bin" -o "$W/x.gif"
 [ -z "$(ls -A "$W")" ] && ok "usage errors create no file" || not_ok "usage errors create no file" "$(ls -A "$W")"
 
 succeeds "lvcenc: --list-models" "$ENC" --list-models
@@ -149,6 +153,9 @@ fails "lvcinfo --json: garbage" 3 "garbage.bin" "$INFO" --json "$T/garbage.bin"
 [ ! -s "$T/out" ] && ok "lvcinfo: nothing on stdout on failure" || not_ok "lvcinfo: nothing on stdout on failure"
 fails "lvcenc: garbage" any "garbage.bin" "$ENC" "$T/garbage.bin" -o "$W/x.lvc"
 fails "lvcenc: truncated PNG" any "trunc.png" "$ENC" "$T/trunc.png" -o "$W/x.lvc"
+fails "lvcenc: truncated PPM" 3 "trunc.ppm: cannot read the PNM image: data ends early" \
+    "$ENC" "$T/trunc.ppm" -o "$W/x.lvc"
+fails "lvcenc: plain PPM" 4 "plain (ASCII)" "$ENC" "$T/plain.ppm" -o "$W/x.lvc"
 [ -z "$(ls -A "$W")" ] && ok "failed runs leave no file" || not_ok "failed runs leave no file" "$(ls -A "$W")"
 
 # ------------------------------------------------------------ output safety
@@ -217,7 +224,8 @@ run "$ENC" "$T/a.png" -o "$W/a.lvc"
 if [ "$rc" -eq 4 ]; then
     why=$(head -n 1 "$T/err")
     for t in "encode" "encode leaves only the output" "lvcinfo text" "lvcinfo json" "decode" "decoded size" "odd size round trip" \
-             "RGBA round trip" "json summary" "stdin/stdout encode" "deterministic encode" "stdin/stdout decode" \
+             "PPM input" "PPM output" "PNM output matches PNG output" "PAM on stdout" \
+             "RGBA round trip" "RGBA to PPM refused" "RGBA to PPM writes nothing" "RGBA to PAM" "json summary" "stdin/stdout encode" "deterministic encode" "stdin/stdout decode" \
              "lvcinfo stdin" "symbols digest" "verify right digest" "verify wrong digest" \
              "verify mismatch writes nothing" "verify without -o writes nothing" \
              "existing output kept" "-f replaces" "/dev/null output" "quality order" \
@@ -259,6 +267,18 @@ else
         not_ok "odd size round trip"
     fi
 
+    # Netpbm: the same image as PPM encodes to the same stream; decoding
+    # to .ppm / --format pam writes the same pixels as the PNG.
+    succeeds "PPM input" "$ENC" --quiet "$T/a.ppm" -o "$W/a_ppm.lvc" && \
+        { cmp -s "$W/a_ppm.lvc" "$W/a.lvc" || not_ok "PPM input gives the PNG's stream"; }
+    succeeds "PPM output" "$DEC" --quiet "$W/a.lvc" -o "$W/a.ppm" && \
+        { [ "$("$TOOL" pnminfo "$W/a.ppm")" = "64 48 3 8" ] || not_ok "PPM output size"; }
+    "$TOOL" topnm "$W/a.png" "$T/a_dec.ppm" 0 && cmp -s "$T/a_dec.ppm" "$W/a.ppm" && \
+        ok "PNM output matches PNG output" || not_ok "PNM output matches PNG output"
+    run "$DEC" --quiet --format pam "$W/a.lvc" -o -
+    [ "$rc" -eq 0 ] && [ "$(head -c 3 "$T/out" | tr '\n' ' ')" = "P7 " ] && ok "PAM on stdout" || \
+        not_ok "PAM on stdout" "exit status $rc"
+    rm -f "$W/a_ppm.lvc" "$W/a.ppm"
 
     cmd0=$ENC
     run_in "$T/a.png" "$ENC" - -o -
@@ -296,6 +316,14 @@ else
         ok "RGBA round trip"
     else
         not_ok "RGBA round trip"
+    fi
+    fails "RGBA to PPM refused" 4 "alpha channel" "$DEC" "$W/rgba.lvc" -o "$W/rgba.ppm"
+    [ ! -e "$W/rgba.ppm" ] && ok "RGBA to PPM writes nothing" || not_ok "RGBA to PPM writes nothing"
+    if "$DEC" --quiet "$W/rgba.lvc" -o "$W/rgba.pam" 2>"$T/err" && \
+       [ "$("$TOOL" pnminfo "$W/rgba.pam")" = "37 23 4 8" ]; then
+        ok "RGBA to PAM"
+    else
+        not_ok "RGBA to PAM"
     fi
 
     succeeds "json summary" "$ENC" --json -q 90 "$T/a.png" -o "$W/q90.lvc" && {

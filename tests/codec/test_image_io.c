@@ -1,8 +1,8 @@
 /*
  * Image I/O tests: LvcImage allocation, PNG round trips for every depth and
  * channel count, PNGs written directly with libpng (low bit depths,
- * palette, tRNS, interlace), truncated and garbage input, limits, and the
- * float conversions.
+ * palette, tRNS, interlace), truncated and garbage input, limits, the
+ * Netpbm (PGM, PPM, PAM) reader and writer, and the float conversions.
  */
 #include <check.h>
 #include <math.h>
@@ -460,6 +460,255 @@ START_TEST(test_png_bad_input)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ PNM */
+
+static int pnm_read_str(const char *text, size_t n, LvcImage *img)
+{
+    return lvc_pnm_read_mem((const uint8_t *)text, n, img, 0);
+}
+
+START_TEST(test_pnm_round_trip)
+{
+    make_tmp_dir();
+    char path[512];
+    tmp_path(path, sizeof(path), "rt.pnm");
+    for (int depth = 8; depth <= 16; depth += 8) {
+        for (int ch = 1; ch <= 4; ch++) {
+            for (int pam = 0; pam <= 1; pam++) {
+                LvcImage img, back, back2;
+                ck_assert_int_eq(lvc_image_alloc(&img, 23, 17, ch, depth), 0);
+                fill_random(&img);
+                uint8_t *mem;
+                size_t n;
+                if (!pam && (ch == 2 || ch == 4)) {
+                    /* Alpha needs PAM: refused, and no file is left. */
+                    ck_assert_int_eq(lvc_pnm_write_mem(&img, 0, &mem, &n), LVC_ERR_FORMAT);
+                    ck_assert_ptr_null(mem);
+                    unlink(path);
+                    ck_assert_int_eq(lvc_pnm_write_file(path, &img, 0), LVC_ERR_FORMAT);
+                    ck_assert_int_ne(access(path, F_OK), 0);
+                    lvc_image_free(&img);
+                    continue;
+                }
+                ck_assert_int_eq(lvc_pnm_write_file(path, &img, pam), 0);
+                ck_assert_int_eq(lvc_pnm_read_file(path, &back, 0), 0);
+                assert_same_pixels(&img, &back);
+                ck_assert_int_eq(lvc_pnm_write_mem(&img, pam, &mem, &n), 0);
+                ck_assert_int_eq(lvc_pnm_read_mem(mem, n, &back2, 0), 0);
+                assert_same_pixels(&img, &back2);
+                /* The magic says which kind, and the header is Netpbm's. */
+                ck_assert_int_eq(mem[0], 'P');
+                ck_assert_int_eq(mem[1], pam ? '7' : ch == 1 ? '5' : '6');
+                size_t fn;
+                uint8_t *fbytes = read_whole(path, &fn);
+                ck_assert_uint_eq(fn, n);
+                ck_assert_mem_eq(fbytes, mem, n);
+                /* Samples are big-endian: the last byte of the file is the
+                 * low byte of the last sample. */
+                const uint8_t *last = img.data + (size_t)(img.height - 1) * img.stride +
+                                      ((size_t)img.width * ch - 1) * (depth / 8);
+                uint16_t v = last[0];
+                if (depth == 16)
+                    memcpy(&v, last, 2);
+                ck_assert_uint_eq(mem[n - 1], v & 0xff);
+                free(fbytes);
+                free(mem);
+                lvc_image_free(&img);
+                lvc_image_free(&back);
+                lvc_image_free(&back2);
+            }
+        }
+    }
+    unlink(path);
+    remove_tmp_dir();
+}
+END_TEST
+
+START_TEST(test_pnm_headers)
+{
+    LvcImage img;
+    /* Comments and any whitespace between the fields, one byte after
+     * maxval, trailing data (a second image) ignored. */
+    static const char ppm[] = "P6 # a comment\n#another\n 2\t1\r\n255\n\x01\x02\x03\x04\x05\x06P6";
+    ck_assert_int_eq(pnm_read_str(ppm, sizeof(ppm) - 1, &img), 0);
+    ck_assert_int_eq(img.width, 2);
+    ck_assert_int_eq(img.height, 1);
+    ck_assert_int_eq(img.channels, 3);
+    ck_assert_int_eq(img.bit_depth, 8);
+    ck_assert_int_eq(img.data[5], 6);
+    lvc_image_free(&img);
+
+    /* maxval 15: 8-bit output, rescaled with rounding (7 -> 119). */
+    static const char pgm15[] = "P5\n3 1\n15\n\x00\x07\x0f";
+    ck_assert_int_eq(pnm_read_str(pgm15, sizeof(pgm15) - 1, &img), 0);
+    ck_assert_int_eq(img.bit_depth, 8);
+    ck_assert_int_eq(img.channels, 1);
+    ck_assert_int_eq(img.data[0], 0);
+    ck_assert_int_eq(img.data[1], 119);
+    ck_assert_int_eq(img.data[2], 255);
+    lvc_image_free(&img);
+
+    /* maxval 1023: 16-bit output, two bytes big-endian per sample,
+     * rescaled to 65535 (512 -> 32800). */
+    static const char pgm10[] = "P5\n2 1\n1023\n\x02\x00\x03\xff";
+    ck_assert_int_eq(pnm_read_str(pgm10, sizeof(pgm10) - 1, &img), 0);
+    ck_assert_int_eq(img.bit_depth, 16);
+    uint16_t v[2];
+    memcpy(v, img.data, 4);
+    ck_assert_uint_eq(v[0], 32800);
+    ck_assert_uint_eq(v[1], 65535);
+    lvc_image_free(&img);
+
+    /* PAM: comments, tuple type optional, BLACKANDWHITE is gray 0/1. */
+    static const char pam[] = "P7\n# c\nWIDTH 2\nHEIGHT 1\nDEPTH 2\nMAXVAL 1\n"
+                              "TUPLTYPE BLACKANDWHITE_ALPHA\nENDHDR\n\x01\x00\x00\x01";
+    ck_assert_int_eq(pnm_read_str(pam, sizeof(pam) - 1, &img), 0);
+    ck_assert_int_eq(img.channels, 2);
+    ck_assert_int_eq(img.bit_depth, 8);
+    ck_assert_int_eq(img.data[0], 255);
+    ck_assert_int_eq(img.data[1], 0);
+    ck_assert_int_eq(img.data[3], 255);
+    lvc_image_free(&img);
+    static const char pam_notype[] = "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nENDHDR\nabc";
+    ck_assert_int_eq(pnm_read_str(pam_notype, sizeof(pam_notype) - 1, &img), 0);
+    ck_assert_int_eq(img.channels, 3);
+    lvc_image_free(&img);
+
+    /* Refused, with the image left zeroed. */
+    static const struct { const char *text; int err; } bad[] = {
+        { "P3\n1 1\n255\n1 2 3\n", LVC_ERR_FORMAT },       /* plain PPM */
+        { "P4\n8 1\n\xff", LVC_ERR_FORMAT },               /* PBM */
+        { "P8\n", LVC_ERR_FORMAT },
+        { "GIF89a", LVC_ERR_FORMAT },
+        { "", LVC_ERR_TRUNCATED },
+        { "P6\n2 1\n255\nabcdef", 0 },                     /* the control */
+        { "P6\n2 1\n255\nabcde", LVC_ERR_TRUNCATED },
+        { "P6\n2 1\n255", LVC_ERR_TRUNCATED },
+        { "P6\n2 1\n255xabcdef", LVC_ERR_CORRUPT },        /* no space after maxval */
+        { "P6\n2 x\n255\nabcdef", LVC_ERR_CORRUPT },
+        { "P6\n2x1\n255\nabcdef", LVC_ERR_CORRUPT },       /* no space between */
+        { "P62 1\n255\nabcdef", LVC_ERR_CORRUPT },         /* nor after the magic */
+        { "P6#c\n2#c\n1\n255\nabcdef", 0 },                /* comments do separate */
+        { "P6\n2 1\n255#c\nabcdef", LVC_ERR_CORRUPT },
+        { "P6\n2 1\n0\nabcdef", LVC_ERR_CORRUPT },         /* maxval 0 */
+        { "P6\n2 1\n65536\nabcdef", LVC_ERR_CORRUPT },
+        { "P6\n0 1\n255\n", LVC_ERR_DIMENSIONS },
+        { "P6\n99999999999 1\n255\n", LVC_ERR_CORRUPT },   /* too long a number */
+        { "P5\n2 1\n100\n\x64\x65", LVC_ERR_CORRUPT },     /* sample above maxval */
+        { "P5\n1 1\n1000\n\x03\xe9", LVC_ERR_CORRUPT },
+        { "P7 WIDTH 1\n", LVC_ERR_CORRUPT },
+        { "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nabc\nx", LVC_ERR_CORRUPT },
+        { "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\n", LVC_ERR_TRUNCATED },
+        { "P7\nWIDTH 1\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\na", LVC_ERR_CORRUPT },
+        { "P7\nWIDTH 1\nHEIGHT 1\nMAXVAL 255\nENDHDR\na", LVC_ERR_CORRUPT },   /* no DEPTH */
+        { "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 5\nMAXVAL 255\nENDHDR\nabcde", LVC_ERR_FORMAT },
+        { "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\na", LVC_ERR_FORMAT },
+        { "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nTUPLTYPE CMYK\nENDHDR\na", LVC_ERR_FORMAT },
+        { "P7\nWIDTH -1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\na", LVC_ERR_CORRUPT },
+        { "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR x\na", LVC_ERR_CORRUPT },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&img, 0x55, sizeof(img));
+        const int err = pnm_read_str(bad[i].text, strlen(bad[i].text), &img);
+        ck_assert_msg(err == bad[i].err, "case %zu: got %d, expected %d", i, err, bad[i].err);
+        if (err) {
+            ck_assert_ptr_null(img.data);
+            ck_assert_int_eq(img.width, 0);
+        } else {
+            lvc_image_free(&img);
+        }
+    }
+    /* A NUL byte in a PAM header line. */
+    static const char pam_nul[] = "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\0x\na";
+    ck_assert_int_eq(pnm_read_str(pam_nul, sizeof(pam_nul) - 1, &img), LVC_ERR_CORRUPT);
+    /* An over-long PAM header line. */
+    char longline[600];
+    memset(longline, '#', sizeof(longline));
+    memcpy(longline, "P7\n", 3);
+    ck_assert_int_eq(pnm_read_str(longline, sizeof(longline), &img), LVC_ERR_CORRUPT);
+}
+END_TEST
+
+START_TEST(test_pnm_bad_input)
+{
+    LvcImage src, img;
+    ck_assert_int_eq(lvc_image_alloc(&src, 20, 10, 3, 16), 0);
+    fill_random(&src);
+    uint8_t *pnm;
+    size_t n;
+    ck_assert_int_eq(lvc_pnm_write_mem(&src, 1, &pnm, &n), 0);
+
+    /* Every truncation, of this PAM and of a PPM with comments in its
+     * header, is refused as truncated, never crashes, leaks nothing. */
+    static const char ppm[] = "P6 # a comment\n#another\n 2\t1\r\n255\n\x01\x02\x03\x04\x05\x06";
+    for (int which = 0; which < 2; which++) {
+        const uint8_t *full = which ? (const uint8_t *)ppm : pnm;
+        const size_t full_n = which ? sizeof(ppm) - 1 : n;
+        for (size_t k = 0; k < full_n; k++) {
+            uint8_t *b = malloc(k ? k : 1);
+            memcpy(b, full, k);
+            memset(&img, 0x55, sizeof(img));
+            const int err = lvc_pnm_read_mem(b, k, &img, 0);
+            ck_assert_msg(err == LVC_ERR_TRUNCATED, "file %d cut at %zu: %d", which, k, err);
+            ck_assert_ptr_null(img.data);
+            ck_assert_int_eq(img.width, 0);
+            free(b);
+        }
+    }
+
+    /* A header claiming far more pixels than the data holds allocates
+     * nothing (the allocator is told to fail on any allocation). */
+    static const char huge[] = "P6\n16000 16000\n255\nabc";
+    lvc_mem_fail_after(0);
+    ck_assert_int_eq(lvc_pnm_read_mem((const uint8_t *)huge, sizeof(huge) - 1, &img, 0),
+                     LVC_ERR_TRUNCATED);
+    lvc_mem_fail_after(-1);
+
+    /* Pixel limit, before allocation. */
+    ck_assert_int_eq(lvc_pnm_read_mem(pnm, n, &img, 199), LVC_ERR_DIMENSIONS);
+    ck_assert_int_eq(lvc_pnm_read_mem(pnm, n, &img, 200), 0);
+    lvc_image_free(&img);
+    lvc_mem_fail_after(0);
+    ck_assert_int_eq(lvc_pnm_read_mem(pnm, n, &img, 0), LVC_ERR_NOMEM);
+    lvc_mem_fail_after(-1);
+    ck_assert_ptr_null(img.data);
+
+    /* Files. */
+    ck_assert_int_eq(lvc_pnm_read_file("/nonexistent/dir/x.pam", &img, 0), LVC_ERR_IO);
+    ck_assert_int_eq(lvc_pnm_write_file("/nonexistent/dir/x.pam", &src, 1), LVC_ERR_IO);
+    make_tmp_dir();
+    char path[512];
+    tmp_path(path, sizeof(path), "cut.pam");
+    FILE *f = fopen(path, "wb");
+    fwrite(pnm, 1, n / 2, f);
+    fclose(f);
+    ck_assert_int_eq(lvc_pnm_read_file(path, &img, 0), LVC_ERR_TRUNCATED);
+    ck_assert_ptr_null(img.data);
+    /* From a regular file too, a header claiming more than the file holds
+     * allocates nothing. */
+    f = fopen(path, "wb");
+    fwrite(huge, 1, sizeof(huge) - 1, f);
+    fclose(f);
+    lvc_mem_fail_after(0);
+    ck_assert_int_eq(lvc_pnm_read_file(path, &img, 0), LVC_ERR_TRUNCATED);
+    lvc_mem_fail_after(-1);
+    ck_assert_int_eq(lvc_pnm_read_file(tmp_dir, &img, 0), LVC_ERR_IO);   /* a directory */
+    unlink(path);
+    remove_tmp_dir();
+
+    ck_assert_int_eq(lvc_pnm_read_mem(NULL, 3, &img, 0), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_pnm_read_mem(pnm, n, NULL, 0), LVC_ERR_INVALID_ARG);
+    ck_assert_int_eq(lvc_pnm_write_file(NULL, &src, 0), LVC_ERR_INVALID_ARG);
+    LvcImage empty = { 0 };
+    uint8_t *none;
+    size_t none_size;
+    ck_assert_int_eq(lvc_pnm_write_mem(&empty, 0, &none, &none_size), LVC_ERR_INVALID_ARG);
+    ck_assert_ptr_null(none);
+    free(pnm);
+    lvc_image_free(&src);
+}
+END_TEST
+
 START_TEST(test_planar_conversion)
 {
     for (int depth = 8; depth <= 16; depth += 8) {
@@ -548,6 +797,9 @@ TCase *lvc_test_image_io_tcase(void)
     tcase_add_test(tc, test_png_palette_and_trns);
     tcase_add_test(tc, test_png_16bit_interlaced);
     tcase_add_test(tc, test_png_bad_input);
+    tcase_add_test(tc, test_pnm_round_trip);
+    tcase_add_test(tc, test_pnm_headers);
+    tcase_add_test(tc, test_pnm_bad_input);
     tcase_add_test(tc, test_planar_conversion);
     return tc;
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lvc/lvc.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,5 +33,17 @@ void lvc_fuzz_set_model(uint8_t *buf, size_t size);
 
 /* Abort with a message naming the broken promise. */
 void lvc_fuzz_fail(const char *what);
+
+/* An image returned on success: a valid layout, at most max_pixels pixels
+ * (0: no limit), and every sample read (so that a short buffer shows under
+ * ASan). Aborts otherwise. */
+void lvc_fuzz_check_image(const LvcImage *img, uint64_t max_pixels);
+
+/* After a failed read into img (filled with non-zero bytes before): img
+ * must be zeroed, and lvc_mem_in_use() back at mem0. Aborts otherwise. */
+void lvc_fuzz_check_failed_read(const LvcImage *img, size_t mem0);
+
+/* 1 when a and b have the same size, layout and samples. */
+int lvc_fuzz_same_image(const LvcImage *a, const LvcImage *b);
 
 #endif /* LVC_TESTS_FUZZ_FUZZ_H */

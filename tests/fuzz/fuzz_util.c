@@ -9,6 +9,8 @@
 
 #include "common/bits.h"
 #include "common/crc32.h"
+#include "codec/image_io.h"
+#include "common/mem.h"
 #include "tests/fuzz/fuzz.h"
 
 size_t lvc_fuzz_fix_crcs(uint8_t *buf, size_t size)
@@ -93,4 +95,39 @@ void lvc_fuzz_fail(const char *what)
     fprintf(stderr, "lvc fuzz: broken promise: %s\n", what);
     fflush(stderr);
     abort();
+}
+
+void lvc_fuzz_check_image(const LvcImage *img, uint64_t max_pixels)
+{
+    if (lvc_image_check(img) < 0)
+        lvc_fuzz_fail("a returned image is malformed");
+    if (max_pixels && (uint64_t)img->width * (uint64_t)img->height > max_pixels)
+        lvc_fuzz_fail("a returned image is above max_pixels");
+    const size_t row = (size_t)img->width * img->channels * (img->bit_depth / 8);
+    unsigned sum = 0;
+    for (int y = 0; y < img->height; y++)
+        for (size_t x = 0; x < row; x++)
+            sum += img->data[(size_t)y * img->stride + x];
+    volatile unsigned sink = sum;
+    (void)sink;
+}
+
+void lvc_fuzz_check_failed_read(const LvcImage *img, size_t mem0)
+{
+    if (img->data || img->width || img->height)
+        lvc_fuzz_fail("failed read left a non-zeroed image");
+    if (lvc_mem_in_use() != mem0)
+        lvc_fuzz_fail("memory still held after a failed read");
+}
+
+int lvc_fuzz_same_image(const LvcImage *a, const LvcImage *b)
+{
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels ||
+        a->bit_depth != b->bit_depth)
+        return 0;
+    const size_t row = (size_t)a->width * a->channels * (a->bit_depth / 8);
+    for (int y = 0; y < a->height; y++)
+        if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride, row))
+            return 0;
+    return 1;
 }

@@ -5,7 +5,8 @@
 
 Streams are encoded by BUILD_DIR/apps/lvcenc from small generated images
 (BUILD_DIR/tests/apps/lvc_apps_tool); PNGs are written here (every colour
-type and bit depth, palette with tRNS, Adam7); model files by
+type and bit depth, palette with tRNS, Adam7), and PGM, PPM and PAM
+files; model files by
 models/train/lvcm.py; rANS inputs follow fuzz_rans.c's layout. Files named
 crash-* / regress-* (minimized findings) and fuzz-* (inputs kept from
 fuzzing runs by libFuzzer -merge=1) are kept as they are. Streams
@@ -227,6 +228,42 @@ def pngs():
     return res
 
 
+# --------------------------------------------------------------- Netpbm
+
+def make_pnm(kind, w, h, ch, maxval, seed=1, comment=False, tupltype=True):
+    rnd = random.Random(seed)
+    n = w * h * ch
+    samples = [rnd.randint(0, maxval) for _ in range(n)]
+    data = bytes(samples) if maxval < 256 else b"".join(struct.pack(">H", v) for v in samples)
+    if kind == "P7":
+        types = {1: "GRAYSCALE", 2: "GRAYSCALE_ALPHA", 3: "RGB", 4: "RGB_ALPHA"}
+        head = "P7\n" + ("# seed\n" if comment else "")
+        head += "WIDTH %d\nHEIGHT %d\nDEPTH %d\nMAXVAL %d\n" % (w, h, ch, maxval)
+        if tupltype:
+            head += "TUPLTYPE %s\n" % types[ch]
+        head += "ENDHDR\n"
+    else:
+        head = "%s%s\n%d %d\n%d\n" % (kind, " # seed" if comment else "", w, h, maxval)
+    return head.encode() + data
+
+
+def pnms():
+    return {
+        "pgm8_7x5.pgm": make_pnm("P5", 7, 5, 1, 255),
+        "pgm16_4x3.pgm": make_pnm("P5", 4, 3, 1, 65535, seed=2),
+        "pgm15_comment_6x2.pgm": make_pnm("P5", 6, 2, 1, 15, seed=3, comment=True),
+        "ppm8_8x6.ppm": make_pnm("P6", 8, 6, 3, 255, seed=4),
+        "ppm10bit_3x3.ppm": make_pnm("P6", 3, 3, 3, 1023, seed=5),
+        "pam_gray_5x4.pam": make_pnm("P7", 5, 4, 1, 255, seed=6, comment=True),
+        "pam_graya16_3x2.pam": make_pnm("P7", 3, 2, 2, 65535, seed=7),
+        "pam_rgb_notype_4x4.pam": make_pnm("P7", 4, 4, 3, 255, seed=8, tupltype=False),
+        "pam_rgba_5x5.pam": make_pnm("P7", 5, 5, 4, 255, seed=9),
+        "pam_bw_8x2.pam": make_pnm("P7", 8, 2, 1, 1, seed=10).replace(
+            b"GRAYSCALE", b"BLACKANDWHITE"),
+        "ppm8_1x1.ppm": make_pnm("P6", 1, 1, 3, 255, seed=11),
+    }
+
+
 # -------------------------------------------------------------- model files
 
 def modelfiles():
@@ -276,7 +313,7 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     build = sys.argv[1]
-    for t in ("container", "decode", "png", "modelfile", "rans"):
+    for t in ("container", "decode", "png", "pnm", "modelfile", "rans"):
         clean(t)
     s = streams(build)
     for name, data in s.items():
@@ -291,6 +328,8 @@ def main():
     out("decode", "extra_optional_box.lvc", add_boxes(base, [(b"xtra", 0, b"hi")]))
     for name, data in pngs().items():
         out("png", name, data)
+    for name, data in pnms().items():
+        out("pnm", name, data)
     for name, data in modelfiles().items():
         out("modelfile", name, data)
     for name, data in rans_inputs().items():

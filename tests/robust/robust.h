@@ -54,7 +54,6 @@ int lvc_rs_decode_first(LvcDecoder *dec, const uint8_t *buf, size_t size, LvcIma
  * *backend (if not NULL) gets the one used. */
 int lvc_rs_open_decoder(LvcDecoder **dec, int threads, LvcBackend *backend);
 int lvc_rs_in(int code, const int *set, size_t n);
-int lvc_rs_same_image(const LvcImage *a, const LvcImage *b);
 
 TCase *lvc_test_streams_tcase(void);
 TCase *lvc_test_inputs_tcase(void);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/mem.h"
+#include "tests/fuzz/fuzz.h"
 #include "tests/robust/robust.h"
 
 /* Whether the armed injection is still pending (the operation made at most
@@ -102,7 +103,7 @@ static int run_decode(const void *arg, void **result)
 
 static int same_image(const void *a, const void *b)
 {
-    return lvc_rs_same_image(a, b);
+    return lvc_fuzz_same_image(a, b);
 }
 
 static void release_image(void *p)

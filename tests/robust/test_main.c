@@ -116,18 +116,6 @@ int lvc_rs_in(int code, const int *set, size_t n)
     return 0;
 }
 
-int lvc_rs_same_image(const LvcImage *a, const LvcImage *b)
-{
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels ||
-        a->bit_depth != b->bit_depth)
-        return 0;
-    const size_t row = (size_t)a->width * a->channels * (a->bit_depth / 8);
-    for (int y = 0; y < a->height; y++)
-        if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride, row))
-            return 0;
-    return 1;
-}
-
 int lvc_rs_open_decoder(LvcDecoder **dec, int threads, LvcBackend *backend)
 {
     LvcDecoderSettings ds;
