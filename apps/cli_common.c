@@ -867,7 +867,7 @@ int lvc_cli_decode_image(const char *name, const uint8_t *data, size_t size,
     static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
     memset(img, 0, sizeof(*img));
     const char *what;
-    int err;
+    int err, is_pnm = 0;
     if (size >= sizeof(png_sig) && !memcmp(data, png_sig, sizeof(png_sig))) {
         what = "PNG";
         err = lvc_png_read_mem(data, size, img, max_pixels);
@@ -878,6 +878,7 @@ int lvc_cli_decode_image(const char *name, const uint8_t *data, size_t size,
             return LVC_EXIT_UNSUPPORTED;
         }
         what = "PNM";
+        is_pnm = 1;
         err = lvc_pnm_read_mem(data, size, img, max_pixels);
     } else {
         /* Checked here: the library readers call other data an unsupported
@@ -887,6 +888,11 @@ int lvc_cli_decode_image(const char *name, const uint8_t *data, size_t size,
     }
     if (err < 0) {
         lvc_cli_error(name, "cannot read the %s image: %s", what, lvc_error_string(err));
+        /* A PNM the reader does not take (a PAM tuple type or depth it has
+         * no layout for) is unsupported, not corrupt; libpng's failures
+         * all come back as LVC_ERR_FORMAT and are invalid data. */
+        if (err == LVC_ERR_FORMAT && is_pnm)
+            return LVC_EXIT_UNSUPPORTED;
         return lvc_cli_exit_code(err);
     }
     return 0;

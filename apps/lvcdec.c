@@ -288,6 +288,18 @@ int main(int argc, char **argv)
         goto end;
     }
 
+    /* The comparison comes before the output: a run that fails writes
+     * nothing. */
+    double psnr = -1.0;
+    if (o.ref) {
+        psnr = psnr_against(&img, o.ref);
+        if (psnr < 0.0) {
+            lvc_cli_error(o.ref, "cannot compare: unreadable, or not the decoded image's size/format");
+            status = LVC_EXIT_DATA;
+            goto end;
+        }
+    }
+
     if (o.output) {
         const LvcCliImageFormat fmt = lvc_cli_image_format(o.format, o.output);
         if (fmt == LVC_CLI_FMT_PNM && img.channels != 1 && img.channels != 3) {
@@ -309,15 +321,6 @@ int main(int argc, char **argv)
             goto end;
     }
     const double t_end = lvc_cli_now();
-    double psnr = -1.0;
-    if (o.ref) {
-        psnr = psnr_against(&img, o.ref);
-        if (psnr < 0.0) {
-            lvc_cli_error(o.ref, "cannot compare: unreadable, or not the decoded image's size/format");
-            status = LVC_EXIT_DATA;
-            goto end;
-        }
-    }
 
     if (o.json) {
         fputs("{\"input\":", report);

@@ -65,13 +65,14 @@ static int is_space(int c)
  * maxval by 65535, DEPTH by 4; anything longer is corrupt. */
 #define PNM_MAX_NUMBER 0x7fffffffL
 
-/* Skips a '#' comment up to its end of line (or the end of the data). */
+/* Skips a '#' comment up to and including its end of line; 0, or the
+ * error of the source (LVC_ERR_TRUNCATED when the data ends first). */
 static int skip_comment(PnmSource *s)
 {
     int c;
     while ((c = src_getc(s)) >= 0 && c != '\n' && c != '\r')
         ;
-    return c == LVC_ERR_IO ? c : 0;
+    return c < 0 ? c : 0;
 }
 
 /* P5/P6 header: a decimal number after whitespace and '#' comments; the
@@ -99,9 +100,9 @@ static int pnm_number(PnmSource *s, long *out, int *next)
         return LVC_ERR_CORRUPT;
     long v = 0;
     while (c >= '0' && c <= '9') {
-        v = v * 10 + (c - '0');
-        if (v > PNM_MAX_NUMBER)
+        if (v > (PNM_MAX_NUMBER - (c - '0')) / 10)
             return LVC_ERR_CORRUPT;
+        v = v * 10 + (c - '0');
         c = src_getc(s);
     }
     if (c == LVC_ERR_IO)
@@ -138,28 +139,47 @@ static int pnm_header_p56(PnmSource *s, int magic, PnmHeader *h)
         if (i < 2 && next == '#' && (err = skip_comment(s)))
             return err;
     }
-    /* Exactly one whitespace byte separates maxval from the samples. */
+    /* Exactly one whitespace byte separates maxval from the samples; a
+     * comment may come first, and then its end of line is that byte (as
+     * libnetpbm reads it). */
     if (next < 0)
         return next;
-    if (!is_space(next))
+    if (next == '#') {
+        const int err = skip_comment(s);
+        if (err)
+            return err;
+    } else if (!is_space(next)) {
         return LVC_ERR_CORRUPT;
+    }
     h->depth = magic == '5' ? 1 : 3;
     return 0;
 }
 
-/* One PAM header line, without its end of line, into line[cap]; a NUL
- * byte or a line that does not fit is corrupt. */
+/* One PAM header line, without its end of line, into line[cap]; a
+ * comment line (first non-blank byte '#') of any length comes back as "#".
+ * A NUL byte, or another line that does not fit, is corrupt. */
 static int pam_line(PnmSource *s, char *line, size_t cap)
 {
     size_t n = 0;
+    int comment = 0, blank = 1;
     for (;;) {
         const int c = src_getc(s);
         if (c < 0)
             return c;
         if (c == '\n')
             break;
+        if (comment)
+            continue;
+        if (blank && c == '#') {
+            comment = 1;
+            line[0] = '#';
+            n = 1;
+            continue;
+        }
         if (c == '\0' || n + 1 >= cap)
             return LVC_ERR_CORRUPT;
+        if (!is_space(c))
+            blank = 0;
         line[n++] = (char)c;
     }
     while (n > 0 && is_space((unsigned char)line[n - 1]))
@@ -176,9 +196,10 @@ static int pam_value(const char *p, long *out)
         return LVC_ERR_CORRUPT;
     long v = 0;
     while (*p >= '0' && *p <= '9') {
-        v = v * 10 + (*p++ - '0');
-        if (v > PNM_MAX_NUMBER)
+        const int d = *p++ - '0';
+        if (v > (PNM_MAX_NUMBER - d) / 10)
             return LVC_ERR_CORRUPT;
+        v = v * 10 + d;
     }
     if (*p)
         return LVC_ERR_CORRUPT;

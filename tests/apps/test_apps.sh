@@ -99,6 +99,7 @@ head -c 40 "$T/a.png" >"$T/trunc.png"
 "$TOOL" topnm "$T/a.png" "$T/a.ppm" 0 || { echo "Bail out! cannot write a test PPM"; exit 1; }
 head -c 100 "$T/a.ppm" >"$T/trunc.ppm"
 printf 'P3\n1 1\n255\n1 2 3\n' >"$T/plain.ppm"
+printf 'P7\nWIDTH 1\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE CMYK\nENDHDR\nabcd' >"$T/cmyk.pam"
 
 # ------------------------------------------------------------ usage
 # Every process start costs the library's initialisation, so the checks of
@@ -156,6 +157,7 @@ fails "lvcenc: truncated PNG" any "trunc.png" "$ENC" "$T/trunc.png" -o "$W/x.lvc
 fails "lvcenc: truncated PPM" 3 "trunc.ppm: cannot read the PNM image: data ends early" \
     "$ENC" "$T/trunc.ppm" -o "$W/x.lvc"
 fails "lvcenc: plain PPM" 4 "plain (ASCII)" "$ENC" "$T/plain.ppm" -o "$W/x.lvc"
+fails "lvcenc: CMYK PAM" 4 "unsupported image format" "$ENC" "$T/cmyk.pam" -o "$W/x.lvc"
 [ -z "$(ls -A "$W")" ] && ok "failed runs leave no file" || not_ok "failed runs leave no file" "$(ls -A "$W")"
 
 # ------------------------------------------------------------ output safety
@@ -224,7 +226,8 @@ run "$ENC" "$T/a.png" -o "$W/a.lvc"
 if [ "$rc" -eq 4 ]; then
     why=$(head -n 1 "$T/err")
     for t in "encode" "encode leaves only the output" "lvcinfo text" "lvcinfo json" "decode" "decoded size" "odd size round trip" \
-             "PPM input" "PPM output" "PNM output matches PNG output" "PAM on stdout" \
+             "PPM input" "PPM output" "PNM output matches PNG output" "PPM header" "PAM on stdout" \
+             "--ref PPM" "--ref of another size" "--ref failure writes nothing" \
              "RGBA round trip" "RGBA to PPM refused" "RGBA to PPM writes nothing" "RGBA to PAM" "json summary" "stdin/stdout encode" "deterministic encode" "stdin/stdout decode" \
              "lvcinfo stdin" "symbols digest" "verify right digest" "verify wrong digest" \
              "verify mismatch writes nothing" "verify without -o writes nothing" \
@@ -275,6 +278,14 @@ else
         { [ "$("$TOOL" pnminfo "$W/a.ppm")" = "64 48 3 8" ] || not_ok "PPM output size"; }
     "$TOOL" topnm "$W/a.png" "$T/a_dec.ppm" 0 && cmp -s "$T/a_dec.ppm" "$W/a.ppm" && \
         ok "PNM output matches PNG output" || not_ok "PNM output matches PNG output"
+    # Netpbm's layout, not only lvc's own reader: 13 header bytes, 64x48x3.
+    [ "$(head -c 13 "$W/a.ppm" | od -An -c | tr -s ' ')" = " P 6 \n 6 4 4 8 \n 2 5 5 \n" ] && \
+        [ "$(file_size "$W/a.ppm")" -eq $((13 + 64 * 48 * 3)) ] && ok "PPM header" || \
+        not_ok "PPM header" "$(head -c 13 "$W/a.ppm" | od -An -c)"
+    succeeds "--ref PPM" "$DEC" "$W/a.lvc" --ref "$T/a.ppm" && \
+        { grep -q 'PSNR [0-9.]* dB' "$T/err" || not_ok "--ref PPM reports a PSNR" "$(cat "$T/err")"; }
+    fails "--ref of another size" 3 "cannot compare" "$DEC" "$W/a.lvc" --ref "$T/odd.png" -o "$W/r.png"
+    [ ! -e "$W/r.png" ] && ok "--ref failure writes nothing" || not_ok "--ref failure writes nothing"
     run "$DEC" --quiet --format pam "$W/a.lvc" -o -
     [ "$rc" -eq 0 ] && [ "$(head -c 3 "$T/out" | tr '\n' ' ')" = "P7 " ] && ok "PAM on stdout" || \
         not_ok "PAM on stdout" "exit status $rc"

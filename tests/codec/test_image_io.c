@@ -589,7 +589,11 @@ START_TEST(test_pnm_headers)
         { "P6\n2x1\n255\nabcdef", LVC_ERR_CORRUPT },       /* no space between */
         { "P62 1\n255\nabcdef", LVC_ERR_CORRUPT },         /* nor after the magic */
         { "P6#c\n2#c\n1\n255\nabcdef", 0 },                /* comments do separate */
-        { "P6\n2 1\n255#c\nabcdef", LVC_ERR_CORRUPT },
+        { "P6\n2 1\n255#c\nabcdef", 0 },     /* the comment's newline ends the header */
+        { "P6\n2 1\n255#c", LVC_ERR_TRUNCATED },
+        { "P6\n99999999999999999999999 1\n255\n", LVC_ERR_CORRUPT },
+        { "P7\nWIDTH 99999999999999999999999\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\na",
+          LVC_ERR_CORRUPT },
         { "P6\n2 1\n0\nabcdef", LVC_ERR_CORRUPT },         /* maxval 0 */
         { "P6\n2 1\n65536\nabcdef", LVC_ERR_CORRUPT },
         { "P6\n0 1\n255\n", LVC_ERR_DIMENSIONS },
@@ -621,11 +625,18 @@ START_TEST(test_pnm_headers)
     /* A NUL byte in a PAM header line. */
     static const char pam_nul[] = "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\0x\na";
     ck_assert_int_eq(pnm_read_str(pam_nul, sizeof(pam_nul) - 1, &img), LVC_ERR_CORRUPT);
-    /* An over-long PAM header line. */
-    char longline[600];
-    memset(longline, '#', sizeof(longline));
-    memcpy(longline, "P7\n", 3);
-    ck_assert_int_eq(pnm_read_str(longline, sizeof(longline), &img), LVC_ERR_CORRUPT);
+    /* PAM comment lines may be of any length; another over-long line is
+     * corrupt. */
+    static const char pam_tail[] = "\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\na";
+    char longline[2000];
+    memset(longline, 'x', sizeof(longline));
+    memcpy(longline, "P7\n  #", 6);
+    memcpy(longline + 1500, pam_tail, sizeof(pam_tail) - 1);
+    const size_t long_n = 1500 + sizeof(pam_tail) - 1;
+    ck_assert_int_eq(pnm_read_str(longline, long_n, &img), 0);
+    lvc_image_free(&img);
+    longline[5] = 'x';
+    ck_assert_int_eq(pnm_read_str(longline, long_n, &img), LVC_ERR_CORRUPT);
 }
 END_TEST
 
