@@ -76,9 +76,8 @@ static int skip_comment(PnmSource *s)
 }
 
 /* P5/P6 header: a decimal number after whitespace and '#' comments; the
- * byte after its last digit is stored in *next. That byte must be
- * whitespace or the start of a comment (or the end of the data, stored as
- * LVC_ERR_TRUNCATED). */
+ * byte after its last digit (LVC_ERR_TRUNCATED at the end of the data) is
+ * stored in *next for pnm_separator. */
 static int pnm_number(PnmSource *s, long *out, int *next)
 {
     int c = src_getc(s);
@@ -107,8 +106,6 @@ static int pnm_number(PnmSource *s, long *out, int *next)
     }
     if (c == LVC_ERR_IO)
         return c;
-    if (c >= 0 && !is_space(c) && c != '#')
-        return LVC_ERR_CORRUPT;
     *out = v;
     *next = c;
     return 0;
@@ -118,38 +115,29 @@ typedef struct PnmHeader {
     long width, height, depth, maxval;
 } PnmHeader;
 
+/* The byte c that follows the magic or a header number: whitespace, or
+ * the start of a comment, which is skipped through its end of line. After
+ * maxval this is the single byte before the samples (a comment's end of
+ * line counting as that byte, as libnetpbm reads it). */
+static int pnm_separator(PnmSource *s, int c)
+{
+    if (c < 0)
+        return c;
+    if (c == '#')
+        return skip_comment(s);
+    return is_space(c) ? 0 : LVC_ERR_CORRUPT;
+}
+
 static int pnm_header_p56(PnmSource *s, int magic, PnmHeader *h)
 {
-    /* The magic ends with whitespace or a comment. */
-    int next = src_getc(s);
-    if (next < 0)
-        return next;
-    if (next == '#') {
-        const int err = skip_comment(s);
-        if (err)
-            return err;
-    } else if (!is_space(next)) {
-        return LVC_ERR_CORRUPT;
-    }
+    int err = pnm_separator(s, src_getc(s));
+    if (err)
+        return err;
     long *fields[3] = { &h->width, &h->height, &h->maxval };
     for (int i = 0; i < 3; i++) {
-        int err = pnm_number(s, fields[i], &next);
-        if (err)
+        int next;
+        if ((err = pnm_number(s, fields[i], &next)) || (err = pnm_separator(s, next)))
             return err;
-        if (i < 2 && next == '#' && (err = skip_comment(s)))
-            return err;
-    }
-    /* Exactly one whitespace byte separates maxval from the samples; a
-     * comment may come first, and then its end of line is that byte (as
-     * libnetpbm reads it). */
-    if (next < 0)
-        return next;
-    if (next == '#') {
-        const int err = skip_comment(s);
-        if (err)
-            return err;
-    } else if (!is_space(next)) {
-        return LVC_ERR_CORRUPT;
     }
     h->depth = magic == '5' ? 1 : 3;
     return 0;
