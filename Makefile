@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test conformance fuzz-smoke bench clean
+.PHONY: all deps build demo test conformance fuzz-smoke ffmpeg bench clean
 
 all: build
 
@@ -26,7 +26,8 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
 
 # The whole test suite: release build, then the sanitizer build, then the
-# conformance suite across configurations, then a short libFuzzer smoke.
+# conformance suite across configurations, then a short libFuzzer smoke,
+# then FFmpeg with lvc in it (ffmpeg/) and its tests.
 test: build $(ASAN_BUILD)/build.ninja
 	meson test -C $(BUILD) --print-errorlogs --num-processes $(JOBS)
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
@@ -34,6 +35,8 @@ test: build $(ASAN_BUILD)/build.ninja
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes $(JOBS) --timeout-multiplier 4
 	conformance/ci $(BUILD) $(JOBS)
 	sh tests/fuzz/run_fuzz.sh -t 15
+	sh ffmpeg/build.sh -j $(JOBS) $(BUILD)
+	sh ffmpeg/test.sh $(BUILD)
 
 # The conformance matrix alone (ref and cpu at several thread counts,
 # cuda where a GPU is present, -O0 and -march=native builds).
@@ -44,6 +47,12 @@ conformance: build
 # build-fuzz; new inputs stay in build-fuzz/fuzz-work).
 fuzz-smoke: deps
 	sh tests/fuzz/run_fuzz.sh -t 15
+
+# FFmpeg 5.1 (Debian's source package, downloaded once into
+# $(BUILD)/ffmpeg/src) with the liblvc codec, parser and filter, and its tests.
+ffmpeg: build
+	sh ffmpeg/build.sh -j $(JOBS) $(BUILD)
+	sh ffmpeg/test.sh $(BUILD)
 
 bench: build
 	meson test -C $(BUILD) --benchmark --verbose

@@ -3,7 +3,8 @@
 # Usage: tools/install-deps.sh [--train]   (as root, or with sudo available)
 set -eu
 pkgs="build-essential meson ninja-build pkg-config libpng-dev libopenblas-dev check
-libavcodec-dev libavformat-dev libavutil-dev libswscale-dev clang libclang-rt-14-dev"
+libavcodec-dev libavformat-dev libavutil-dev libswscale-dev clang libclang-rt-14-dev
+patch xz-utils zlib1g-dev"
 if [ "${1:-}" = "--train" ]; then
   pkgs="$pkgs python3-torch python3-numpy python3-pil"
 fi
