@@ -40,8 +40,9 @@ fi
 
 # 1. The FFmpeg source.
 if [ -z "$src" ]; then
-  set -- "$out"/src/ffmpeg_5.1*.orig.tar.xz
-  if [ ! -e "$1" ]; then
+  newest() { ls "$out"/src/ffmpeg_5.1*.orig.tar.xz 2>/dev/null | sort -V | tail -n 1; }
+  src=$(newest)
+  if [ -z "$src" ]; then
     echo "ffmpeg/build.sh: downloading Debian's ffmpeg source package"
     mkdir -p "$out/src/lists/partial" "$out/src/cache/archives/partial"
     cat > "$out/src/sources.list" <<EOF
@@ -56,14 +57,13 @@ EOF
     apt-get $apt_opts update
     # shellcheck disable=SC2086
     (cd "$out/src" && apt-get $apt_opts source --download-only ffmpeg)
-    set -- "$out"/src/ffmpeg_5.1*.orig.tar.xz
-    if [ ! -e "$1" ]; then
+    src=$(newest)
+    if [ -z "$src" ]; then
       echo "ffmpeg/build.sh: Debian's source of ffmpeg is not 5.1 (the patch is for 5.1):" \
         "$(ls "$out"/src/*.orig.tar.* 2>/dev/null)" >&2
       exit 1
     fi
   fi
-  src=$1
 fi
 
 tree="$out/ffmpeg-src"

@@ -51,11 +51,11 @@ static inline int ff_liblvc_error(int err)
     case LVC_ERR_IO:            return AVERROR(EIO);
     case LVC_ERR_LIMIT:
     case LVC_ERR_DIMENSIONS:    return AVERROR(ERANGE);
-    case LVC_ERR_UNSUPPORTED:
-    case LVC_ERR_VERSION:
-    case LVC_ERR_MODEL_UNKNOWN:
+    case LVC_ERR_UNSUPPORTED:   /* valid, but not for this build of lvc: */
+    case LVC_ERR_VERSION:       /* another format version, a model that */
+    case LVC_ERR_MODEL_UNKNOWN: /* is not in it, other weights, no GPU */
     case LVC_ERR_MODEL_HASH:
-    case LVC_ERR_FORMAT:        return AVERROR_PATCHWELCOME;
+    case LVC_ERR_FORMAT:
     case LVC_ERR_BACKEND:       return AVERROR(ENOSYS);
     default:                    return AVERROR_INVALIDDATA;
     }

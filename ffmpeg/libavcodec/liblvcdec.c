@@ -1,7 +1,7 @@
 /*
  * lvc learned image decoding through liblvc
  *
- * This file is part of lvc's FFmpeg integration (ffmpeg/README in the lvc
+ * This file is part of lvc's FFmpeg integration (doc/ffmpeg.md in the lvc
  * tree); it is copied into FFmpeg's libavcodec by ffmpeg/build.sh.
  *
  * FFmpeg is free software; you can redistribute it and/or
@@ -33,9 +33,11 @@ static av_cold int liblvc_decode_init(AVCodecContext *avctx)
     int ret;
 
     lvc_decoder_default_settings(&set);
-    set.threads    = avctx->thread_count;     /* 0: every core */
-    set.backend    = s->backend;
-    set.max_pixels = avctx->max_pixels;
+    set.threads = avctx->thread_count;        /* 0: every core */
+    set.backend = s->backend;
+    /* lvc keeps its own limit (2^28 pixels); FFmpeg's -max_pixels is
+     * checked against the header before decoding (ff_set_dimensions) */
+    avctx->color_range = AVCOL_RANGE_JPEG;
     ret = lvc_decoder_open(&s->dec, &set);
     if (ret < 0) {
         av_log(avctx, AV_LOG_ERROR, "cannot open the lvc decoder: %s\n",
@@ -49,30 +51,32 @@ static int liblvc_decode_frame(AVCodecContext *avctx, AVFrame *frame,
                                int *got_frame, AVPacket *avpkt)
 {
     LibLvcDecContext *s = avctx->priv_data;
+    LvcStreamInfo info;
     LvcImage img = { 0 };
     enum AVPixelFormat fmt;
     int ret;
 
     *got_frame = 0;
-    if (avctx->skip_frame >= AVDISCARD_ALL) {
-        /* probing (avformat_find_stream_info): the header tells the size
-         * and pixel format without decoding */
-        LvcStreamInfo info;
-
-        ret = lvc_stream_info(avpkt->data, avpkt->size, &info);
-        if (ret < 0) {
-            av_log(avctx, AV_LOG_ERROR, "not a valid lvc stream: %s\n",
-                   lvc_error_string(ret));
-            return ff_liblvc_error(ret);
-        }
-        fmt = ff_liblvc_pix_fmt(info.channels, info.bit_depth);
-        if (fmt == AV_PIX_FMT_NONE)
-            return AVERROR_PATCHWELCOME;
-        if ((ret = ff_set_dimensions(avctx, info.width, info.height)) < 0)
-            return ret;
-        avctx->pix_fmt = fmt;
-        return avpkt->size;
+    /* the header first: size and pixel format are checked (and, when
+     * avformat_find_stream_info probes, found) without decoding */
+    ret = lvc_stream_info(avpkt->data, avpkt->size, &info);
+    if (ret < 0) {
+        av_log(avctx, AV_LOG_ERROR, "lvc decoding failed: %s\n",
+               lvc_error_string(ret));
+        return ff_liblvc_error(ret);
     }
+    fmt = ff_liblvc_pix_fmt(info.channels, info.bit_depth);
+    if (fmt == AV_PIX_FMT_NONE) {
+        av_log(avctx, AV_LOG_ERROR, "lvc image of %d channels at %d bits has "
+               "no pixel format here\n", info.channels, info.bit_depth);
+        return AVERROR_INVALIDDATA;
+    }
+    if ((ret = ff_set_dimensions(avctx, info.width, info.height)) < 0)
+        return ret;
+    avctx->pix_fmt     = fmt;
+    avctx->color_range = AVCOL_RANGE_JPEG;
+    if (avctx->skip_frame >= AVDISCARD_ALL)
+        return avpkt->size;
 
     ret = lvc_decode_image(s->dec, avpkt->data, avpkt->size, &img);
     if (ret < 0) {
@@ -80,17 +84,11 @@ static int liblvc_decode_frame(AVCodecContext *avctx, AVFrame *frame,
                lvc_error_string(ret));
         return ff_liblvc_error(ret);
     }
-
-    fmt = ff_liblvc_pix_fmt(img.channels, img.bit_depth);
-    if (fmt == AV_PIX_FMT_NONE) {
-        av_log(avctx, AV_LOG_ERROR, "lvc image of %d channels at %d bits has "
-               "no pixel format here\n", img.channels, img.bit_depth);
-        ret = AVERROR_PATCHWELCOME;
+    if (img.width != info.width || img.height != info.height ||
+        ff_liblvc_pix_fmt(img.channels, img.bit_depth) != fmt) {
+        ret = AVERROR_BUG;
         goto end;
     }
-    if ((ret = ff_set_dimensions(avctx, img.width, img.height)) < 0)
-        goto end;
-    avctx->pix_fmt = fmt;
     if ((ret = ff_get_buffer(avctx, frame, 0)) < 0)
         goto end;
 

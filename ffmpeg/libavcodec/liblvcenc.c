@@ -57,7 +57,7 @@ static av_cold int liblvc_encode_init(AVCodecContext *avctx)
         av_log(avctx, AV_LOG_ERROR, "cannot open the lvc encoder%s%s: %s\n",
                s->model ? " for model " : "", s->model ? s->model : "",
                lvc_error_string(ret));
-        return ff_liblvc_error(ret);
+        return ret == LVC_ERR_MODEL_UNKNOWN ? AVERROR(EINVAL) : ff_liblvc_error(ret);
     }
     return 0;
 }

@@ -38,7 +38,6 @@ typedef struct LvcFilterContext {
     char *model;
     double bpp;
     int64_t size;
-    int threads;
     int backend;
     uint64_t total_bytes;
     uint64_t total_pixels;
@@ -57,17 +56,17 @@ static av_cold int lvc_init(AVFilterContext *ctx)
     es.model        = s->model;
     es.target_bpp   = s->bpp;
     es.target_bytes = s->size;
-    es.threads      = s->threads;
+    es.threads      = ctx->nb_threads;  /* the filter's threads option; 0: every core */
     es.backend      = s->backend;
     lvc_decoder_default_settings(&ds);
-    ds.threads = s->threads;
+    ds.threads = ctx->nb_threads;
     ds.backend = s->backend;
     if ((ret = lvc_encoder_open(&s->enc, &es)) < 0 ||
         (ret = lvc_decoder_open(&s->dec, &ds)) < 0) {
         av_log(ctx, AV_LOG_ERROR, "cannot open lvc%s%s: %s\n",
                s->model ? " with model " : "", s->model ? s->model : "",
                lvc_error_string(ret));
-        return ff_liblvc_error(ret);
+        return ret == LVC_ERR_MODEL_UNKNOWN ? AVERROR(EINVAL) : ff_liblvc_error(ret);
     }
     return 0;
 }
@@ -168,8 +167,6 @@ static const AVOption lvc_options[] = {
       OFFSET(bpp), AV_OPT_TYPE_DOUBLE, { .dbl = 0 }, 0, 64, FLAGS },
     { "size", "search each frame's quality for this many bytes (overrides bpp)",
       OFFSET(size), AV_OPT_TYPE_INT64, { .i64 = 0 }, 0, INT64_MAX, FLAGS },
-    { "threads", "threads of the codec (0: every core)", OFFSET(threads),
-      AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1024, FLAGS },
     LIBLVC_BACKEND_OPTIONS(OFFSET(backend), FLAGS)
     { NULL }
 };
