@@ -148,6 +148,14 @@ printf 'junk\0' > junk3
 cat seq01.lvc junk1 seq02.lvc junk2 seq03.lvc junk3 seq04.lvc |
   $FF -f lvc_pipe -i - -fps_mode passthrough -f rawvideo -pix_fmt rgb24 junk.rgb 2> /dev/null
 check "junk between piped frames is skipped, the frames around it decode" same junk.rgb ref_seq.rgb
+cat ref02.rgb ref03.rgb ref04.rgb > ref234.rgb
+hdr_ok=1
+for cut in 4 5 8; do
+  { head -c $cut seq01.lvc; cat seq02.lvc seq03.lvc seq04.lvc; } |
+    $FF -f lvc_pipe -i - -fps_mode passthrough -f rawvideo -pix_fmt rgb24 cut.rgb 2> /dev/null
+  same cut.rgb ref234.rgb || hdr_ok=0
+done
+check "a stream cut in its header or first box type (4, 5, 8 bytes): the 3 after it decode" [ "$hdr_ok" = 1 ]
 head -c 3000 seq.pipe | $FF -f lvc_pipe -i - -f null - > /dev/null 2>&1
 check "a pipe cut inside a frame ends without a crash" [ $? -lt 124 ]
 head -c 200000 "$root/samples/kodim23.png" | $FF -f lvc_pipe -i - -f null - > /dev/null 2>&1

@@ -118,7 +118,10 @@ static int lvc_find_frame_end(LvcParseContext *p, const uint8_t *buf, int buf_si
 
         switch (p->state) {
         case LVC_PARSE_HEADER:
-            if (p->count < 4 && b != lvc_magic[p->count]) {
+            /* the magic, version 3, a kind in 1..3: a stream cut inside its
+             * header must not take the next stream's 0x89 for them */
+            if ((p->count < 4 && b != lvc_magic[p->count]) ||
+                (p->count == 4 && b != 3) || (p->count == 5 && (b < 1 || b > 3))) {
                 p->state = LVC_PARSE_RESYNC;
                 continue;
             }
@@ -174,13 +177,15 @@ static int lvc_find_frame_end(LvcParseContext *p, const uint8_t *buf, int buf_si
                 p->skip--;
                 break;
             }
-            n            = FFMIN(p->skip, (uint64_t)(buf_size - i));
+            n            = FFMIN3(p->skip, (uint64_t)(buf_size - i),
+                                  LVC_MAX_STREAM - p->consumed);
             i           += n;
             p->consumed += n;
             p->skip     -= n;
             continue;
         case LVC_PARSE_CRC:
-            n            = FFMIN(p->skip, (uint64_t)(buf_size - i));
+            n            = FFMIN3(p->skip, (uint64_t)(buf_size - i),
+                                  LVC_MAX_STREAM - p->consumed);
             i           += n;
             p->consumed += n;
             p->skip     -= n;
