@@ -253,6 +253,23 @@ static int next_box(const uint8_t *buf, size_t size, size_t *pos, BoxLoc *b)
     return 0;
 }
 
+int lvc_container_next_box(const uint8_t *buf, size_t size, size_t *pos, LvcBoxDesc *d)
+{
+    if (*pos > size)
+        return LVC_ERR_TRUNCATED;
+    BoxLoc b;
+    const int err = next_box(buf, size, pos, &b);
+    if (err)
+        return err;
+    memcpy(d->type, b.type, 4);
+    d->flags = b.flags;
+    d->offset = b.offset;
+    d->payload_offset = b.payload_offset;
+    d->payload_size = b.payload_size;
+    d->crc32 = b.crc;
+    return 0;
+}
+
 typedef enum BoxClass { BOX_IHDR, BOX_PARM, BOX_SSTR, BOX_TILE, BOX_EXTRA } BoxClass;
 
 /* Classify a box after ihdr; an unknown mandatory box is an error, a known
@@ -671,6 +688,18 @@ static uint8_t *put_box(uint8_t *p, const char type[4], uint8_t flags,
     p += nd;
     lvc_wl32(p, lvc_crc32(0, start, (size_t)(p - start)));
     return p + 4;
+}
+
+size_t lvc_container_box_size(size_t payload)
+{
+    return box_size(payload);
+}
+
+uint8_t *lvc_container_put_box(uint8_t *p, const char type[4], uint8_t flags,
+                               const uint8_t *prefix, size_t np, const uint8_t *data,
+                               size_t nd)
+{
+    return put_box(p, type, flags, prefix, np, data, nd);
 }
 
 /* The substreams order[i..j) of one tile: returns j and the tile box's

@@ -167,6 +167,18 @@ void lvc_container_free(LvcContainer *c);
  * malloc'd buffer of *out_size bytes that the caller releases with free();
  * on failure *out is NULL and *out_size 0. */
 int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size);
+/* The box layer alone, for the kinds other than images (codec/splat.c).
+ * next_box reads and checks the box at *pos (section 3.3: bounds, CRC, type
+ * characters, reserved flags) and advances *pos past it. box_size is the
+ * size of a box with that payload, or 0 when it cannot be written; put_box
+ * writes one whose payload is prefix[np] followed by data[nd] at p (which
+ * must have box_size(np + nd) bytes) and returns the end. */
+int lvc_container_next_box(const uint8_t *buf, size_t size, size_t *pos, LvcBoxDesc *b);
+size_t lvc_container_box_size(size_t payload);
+uint8_t *lvc_container_put_box(uint8_t *p, const char type[4], uint8_t flags,
+                               const uint8_t *prefix, size_t np, const uint8_t *data,
+                               size_t nd);
+
 
 /* Check that the stream was made with the model (id, weights hash) the
  * caller has: 0 if the id matches and the stream's weights id is the first

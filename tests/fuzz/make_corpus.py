@@ -6,7 +6,7 @@
 Streams are encoded by BUILD_DIR/apps/lvcenc from small generated images
 (BUILD_DIR/tests/apps/lvc_apps_tool); PNGs are written here (every colour
 type and bit depth, palette with tRNS, Adam7), and PGM, PPM and PAM
-files; model files by
+files, and Gaussian-splat PLY and .splat scenes; model files by
 models/train/lvcm.py; rANS inputs follow fuzz_rans.c's layout. Files named
 crash-* / regress-* (minimized findings) and fuzz-* (inputs kept from
 fuzzing runs by libFuzzer -merge=1) are kept as they are. Streams
@@ -264,6 +264,108 @@ def pnms():
     }
 
 
+# ------------------------------------------------------- Gaussian splats
+
+PLY_FMT = {"char": "b", "int8": "b", "uchar": "B", "uint8": "B", "short": "h", "int16": "h",
+           "ushort": "H", "uint16": "H", "int": "i", "int32": "i", "uint": "I",
+           "uint32": "I", "float": "f", "float32": "f", "double": "d", "float64": "d"}
+
+
+def gs_props(degree):
+    """The vertex properties of a 3DGS PLY, in 3DGS order."""
+    k = (degree + 1) ** 2
+    return ([("float", n) for n in ("x", "y", "z", "nx", "ny", "nz",
+                                    "f_dc_0", "f_dc_1", "f_dc_2")] +
+            [("float", "f_rest_%d" % i) for i in range(3 * (k - 1))] +
+            [("float", n) for n in ("opacity", "scale_0", "scale_1", "scale_2",
+                                    "rot_0", "rot_1", "rot_2", "rot_3")])
+
+
+def splat_value(rnd, typ, name):
+    if PLY_FMT[typ] not in "fd":
+        return rnd.randint(0, 100)
+    for prefix, lo, hi in (("scale", -7, -1), ("rot", -1, 1), ("opacity", -5, 5),
+                           ("f_rest", -0.2, 0.2)):
+        if name.startswith(prefix):
+            return rnd.uniform(lo, hi)
+    return rnd.uniform(-3, 3)
+
+
+def vertices(props, count, seed):
+    rnd = random.Random(seed)
+    return ("vertex", props, [[splat_value(rnd, t, n) for t, n in props]
+                              for _ in range(count)])
+
+
+def ply_file(fmt, elements, crlf=False):
+    """elements: (name, properties, records); a property is (type, name) or
+    ("list", count type, item type, name), a list's value a Python list."""
+    nl = "\r\n" if crlf else "\n"
+    head = ["ply", "format %s 1.0" % fmt, "comment lvc fuzz seed"]
+    for name, props, recs in elements:
+        head.append("element %s %d" % (name, len(recs)))
+        head += ["property " + " ".join(p) for p in props]
+    head.append("end_header")
+    out = (nl.join(head) + nl).encode()
+    end = "<" if fmt == "binary_little_endian" else ">"
+    for name, props, recs in elements:
+        for rec in recs:
+            if fmt == "ascii":
+                toks = []
+                for p, v in zip(props, rec):
+                    if p[0] == "list":
+                        toks += [str(len(v))] + [repr(x) for x in v]
+                    else:
+                        toks.append(repr(v))
+                out += (" ".join(toks) + nl).encode()
+                continue
+            for p, v in zip(props, rec):
+                if p[0] == "list":
+                    out += struct.pack(end + PLY_FMT[p[1]], len(v))
+                    out += b"".join(struct.pack(end + PLY_FMT[p[2]], x) for x in v)
+                else:
+                    out += struct.pack(end + PLY_FMT[p[0]], v)
+    return out
+
+
+def splat_file(count, seed):
+    """antimatter15 .splat: position, linear scale (f32), RGBA, rotation (u8)."""
+    rnd = random.Random(seed)
+    out = b""
+    for _ in range(count):
+        out += struct.pack("<3f", *(rnd.uniform(-3, 3) for _ in range(3)))
+        out += struct.pack("<3f", *(rnd.uniform(0.001, 0.5) for _ in range(3)))
+        out += bytes(rnd.randint(0, 255) for _ in range(8))
+    return out
+
+
+def plys():
+    face = ("face", [("uchar", "flags"), ("list", "uchar", "int", "vertex_indices")],
+            [[1, [0, 1, 2]], [2, []], [3, [2]]])
+    edge = ("edge", [("int", "a"), ("list", "uint", "double", "w")], [[0, [0.5, 1.5]], [1, []]])
+    odd = [("float", "opacity"), ("double", "x"), ("uchar", "rot_0"), ("float", "f_dc_2"),
+           ("short", "nx"), ("int", "scale_1"), ("double", "y"), ("char", "rot_2"),
+           ("ushort", "custom"), ("float", "f_dc_0"), ("uint", "rot_3"), ("float32", "z"),
+           ("float64", "scale_0"), ("int16", "rot_1"), ("uint8", "f_dc_1"),
+           ("int32", "scale_2")]
+    sh2 = gs_props(2)
+    random.Random(5).shuffle(sh2)
+    return {
+        "gs_sh0_le_3.ply": ply_file("binary_little_endian", [vertices(gs_props(0), 3, 1)]),
+        "gs_sh1_le_2.ply": ply_file("binary_little_endian", [vertices(gs_props(1), 2, 2)]),
+        "gs_sh3_le_1.ply": ply_file("binary_little_endian", [vertices(gs_props(3), 1, 3)]),
+        "sh2_shuffled_be_2.ply": ply_file("binary_big_endian", [vertices(sh2, 2, 4)]),
+        "ascii_crlf_face.ply": ply_file("ascii", [face, vertices(gs_props(0), 2, 6)],
+                                        crlf=True),
+        "types_be_edge.ply": ply_file("binary_big_endian",
+                                      [face, vertices(odd, 3, 7), edge]),
+        "types_ascii_edge.ply": ply_file("ascii", [vertices(odd, 2, 8), edge]),
+        "empty_le.ply": ply_file("binary_little_endian", [vertices(gs_props(0), 0, 9)]),
+        "scene_4.splat": splat_file(4, 10),
+        "one.splat": splat_file(1, 11),
+    }
+
+
 # -------------------------------------------------------------- model files
 
 def modelfiles():
@@ -309,11 +411,37 @@ def rans_inputs():
     return res
 
 
+def splat_streams(build):
+    """Kind-3 streams of small synthetic scenes, as lvcenc writes them."""
+    tool = os.path.join(build, "tests", "apps", "lvc_apps_tool")
+    enc = os.path.join(build, "apps", "lvcenc")
+    cases = [
+        # name, splats, SH degree, lvcenc args
+        ("s20_d0_q50", 20, 0, ["-q", "50"]),
+        ("s40_d1_q0", 40, 1, ["-q", "0"]),
+        ("s50_d2_q100", 50, 2, ["-q", "100"]),
+        ("s80_d3_cb16", 80, 3, ["-q", "40", "--sh-codebook", "16"]),
+        ("s30_d3_scalar", 30, 3, ["-q", "60", "--sh-codebook", "0"]),
+        ("s1_d0", 1, 0, []),
+        ("s0_empty", 0, 0, []),
+    ]
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, count, degree, args) in enumerate(cases):
+            ply = os.path.join(tmp, name + ".ply")
+            lvc = os.path.join(tmp, name + ".lvc")
+            subprocess.run([tool, "splat", ply, str(count), str(degree), str(i + 1)], check=True)
+            subprocess.run([enc, ply, "-o", lvc, "--quiet", "--threads", "1"] + args, check=True)
+            with open(lvc, "rb") as f:
+                res[name] = f.read()
+    return res
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     build = sys.argv[1]
-    for t in ("container", "decode", "png", "pnm", "modelfile", "rans"):
+    for t in ("container", "decode", "png", "pnm", "modelfile", "rans", "ply", "splat"):
         clean(t)
     s = streams(build)
     for name, data in s.items():
@@ -330,6 +458,10 @@ def main():
         out("png", name, data)
     for name, data in pnms().items():
         out("pnm", name, data)
+    for name, data in plys().items():
+        out("ply", name, data)
+    for name, data in splat_streams(build).items():
+        out("splat", name + ".lvc", data)
     for name, data in modelfiles().items():
         out("modelfile", name, data)
     for name, data in rans_inputs().items():
