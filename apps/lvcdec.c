@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli_common.h"
+#include "splat_cli.h"
 
 enum {
     OPT_THREADS = 256,
@@ -65,7 +66,8 @@ static void usage(FILE *f)
     fputs(
         "Usage: lvcdec IN.lvc -o OUT.png [options]\n"
         "Decode an lvc stream (\"-\" = stdin) into a PNG, PGM/PPM or PAM image\n"
-        "(\"-\" = stdout).\n"
+        "(\"-\" = stdout); a splat stream into a PLY scene (.splat by the\n"
+        "output's extension).\n"
         "\n"
         "  -o, --output FILE      output image; without it, decode only\n"
         "      --format F         png, pnm (PGM or PPM; also ppm, pgm) or pam;\n"
@@ -76,7 +78,9 @@ static void usage(FILE *f)
         "                         exit status 5 and no output on mismatch\n"
         "      --symbols-digest   print the symbols digest\n"
         "      --max-pixels N     refuse larger images (0 = library default)\n"
-        "      --ref FILE         report PSNR against this PNG or PNM image\n"
+        "      --ref FILE         report PSNR against this PNG or PNM image; for\n"
+        "                         splats, of renders against this scene's (8\n"
+        "                         views of 256x256 around it)\n"
         "  -f, --force            overwrite an existing output file\n"
         "  -v, --verbose          more details\n"
         "      --quiet            no summary\n"
@@ -243,6 +247,22 @@ int main(int argc, char **argv)
     status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &size);
     if (status)
         goto end;
+    if (lvc_cli_is_splat_stream(data, size)) {
+        if (o.verify || o.print_digest || o.format != LVC_CLI_FMT_AUTO ||
+            o.backend != LVC_BACKEND_AUTO || o.max_pixels) {
+            lvc_cli_error(NULL, "--verify, --symbols-digest, --format, --backend and "
+                          "--max-pixels do not apply to splat streams");
+            status = LVC_EXIT_USAGE;
+            goto end;
+        }
+        const LvcCliSplatDec so = {
+            .input = o.input, .output = o.output, .ref = o.ref,
+            .ref_views = 8, .ref_side = 256, .threads = (int)o.threads,
+            .force = o.force, .quiet = o.quiet, .json = o.json,
+        };
+        status = lvc_cli_decode_splats(&so, data, size, &out, report);
+        goto end;
+    }
 
     char hint[160] = "";
     LvcDecoderSettings s;

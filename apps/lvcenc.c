@@ -1,7 +1,9 @@
 /*
- * lvcenc: encode a PNG or Netpbm (PGM, PPM, PAM) image into an lvc stream.
+ * lvcenc: encode a PNG or Netpbm (PGM, PPM, PAM) image, or a Gaussian-splat
+ * scene (PLY, .splat), into an lvc stream.
  *
  *   lvcenc IN.png -o OUT.lvc [-q 0..100 | --bpp X | --size BYTES] ...
+ *   lvcenc IN.ply -o OUT.lvc [-q 0..100] [--position-bits N] [--sh-degree N]
  *
  * Uses the public API only. Messages: a summary on stderr (or one JSON
  * object on stdout with --json); on failure exactly one line on stderr and a
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "cli_common.h"
+#include "splat_cli.h"
 
 enum {
     OPT_BPP = 256,
@@ -25,6 +28,9 @@ enum {
     OPT_JSON,
     OPT_LIST_MODELS,
     OPT_MAX_PIXELS,
+    OPT_POSITION_BITS,   /* .. OPT_POSITION_BITS + 5: the six precisions */
+    OPT_SH_DEGREE = OPT_POSITION_BITS + 6,
+    OPT_SH_CODEBOOK,
 };
 
 static const struct option long_options[] = {
@@ -37,6 +43,14 @@ static const struct option long_options[] = {
     { "backend",     required_argument, NULL, OPT_BACKEND },
     { "tile",        required_argument, NULL, OPT_TILE },
     { "max-pixels",  required_argument, NULL, OPT_MAX_PIXELS },
+    { "position-bits", required_argument, NULL, OPT_POSITION_BITS },
+    { "rotation-bits", required_argument, NULL, OPT_POSITION_BITS + 1 },
+    { "scale-bits",  required_argument, NULL, OPT_POSITION_BITS + 2 },
+    { "opacity-bits", required_argument, NULL, OPT_POSITION_BITS + 3 },
+    { "color-bits",  required_argument, NULL, OPT_POSITION_BITS + 4 },
+    { "sh-bits",     required_argument, NULL, OPT_POSITION_BITS + 5 },
+    { "sh-degree",   required_argument, NULL, OPT_SH_DEGREE },
+    { "sh-codebook", required_argument, NULL, OPT_SH_CODEBOOK },
     { "force",       no_argument,       NULL, 'f' },
     { "verbose",     no_argument,       NULL, 'v' },
     { "quiet",       no_argument,       NULL, OPT_QUIET },
@@ -58,6 +72,7 @@ typedef struct EncOptions {
     LvcBackend backend;
     long tile;
     uint64_t max_pixels;
+    long splat_bits[6], sh_degree, sh_codebook;   /* splat scenes: LvcCliSplatEnc */
     int force, verbose, quiet, json;
 } EncOptions;
 
@@ -66,8 +81,8 @@ static void usage(FILE *f)
 {
     fputs(
         "Usage: lvcenc IN.png -o OUT.lvc [options]\n"
-        "Encode a PNG or binary PGM/PPM/PAM image (\"-\" = stdin) into an lvc\n"
-        "stream (\"-\" = stdout).\n"
+        "Encode a PNG or binary PGM/PPM/PAM image, or a Gaussian-splat scene (3DGS\n"
+        "PLY or .splat), (\"-\" = stdin) into an lvc stream (\"-\" = stdout).\n"
         "\n"
         "  -o, --output FILE   output stream; without it, encode and report only\n"
         "  -q, --quality Q     0 (smallest) .. 100 (best), default 75\n"
@@ -78,6 +93,16 @@ static void usage(FILE *f)
         "      --backend B     auto, ref, cpu or cuda (default auto)\n"
         "      --tile N        tile side in pixels, multiple of 64; 0 = default\n"
         "      --max-pixels N  refuse larger images (0 = library default)\n"
+        "Splat scenes (-q applies; --bpp, --size, -m, --tile, --backend do not):\n"
+        "      --position-bits N  position grid of 2^N cells on the longest axis,\n"
+        "                      1..21 (default, like the next five: from -q)\n"
+        "      --rotation-bits N  quaternion step 2^-N, 2..15\n"
+        "      --scale-bits N, --opacity-bits N, --color-bits N, --sh-bits N\n"
+        "                      steps 2^-N (1..16) of the log scales, the opacity\n"
+        "                      logit, the base colour and the higher SH\n"
+        "      --sh-degree N   code spherical harmonics up to degree N, 0..3\n"
+        "      --sh-codebook N code the SH of degree >= 1 with a codebook of N\n"
+        "                      vectors (16..16384), or 0: one by one\n"
         "  -f, --force         overwrite an existing output file\n"
         "  -v, --verbose       more details (repeat for library debug output)\n"
         "      --quiet         no summary\n"
@@ -135,6 +160,8 @@ static int parse_options(int argc, char **argv, EncOptions *o)
     memset(o, 0, sizeof(*o));
     o->quality = 75.0;
     o->backend = LVC_BACKEND_AUTO;
+    o->sh_degree = -1;
+    o->sh_codebook = -1;
 
     opterr = 0;
     int c, rc;
@@ -189,6 +216,37 @@ static int parse_options(int argc, char **argv, EncOptions *o)
         case OPT_MAX_PIXELS:
             if ((rc = lvc_cli_opt_max_pixels(optarg, &o->max_pixels)))
                 return rc;
+            break;
+        case OPT_POSITION_BITS:
+        case OPT_POSITION_BITS + 1:
+        case OPT_POSITION_BITS + 2:
+        case OPT_POSITION_BITS + 3:
+        case OPT_POSITION_BITS + 4:
+        case OPT_POSITION_BITS + 5: {
+            static const long lo[6] = { 1, 2, 1, 1, 1, 1 }, hi[6] = { 21, 15, 16, 16, 16, 16 };
+            static const char *const name[6] = { "position", "rotation", "scale",
+                                                 "opacity", "color", "sh" };
+            const int k = c - OPT_POSITION_BITS;
+            if (lvc_cli_parse_long(optarg, lo[k], hi[k], &o->splat_bits[k])) {
+                lvc_cli_error(NULL, "invalid --%s-bits '%s' (expected %ld..%ld)", name[k],
+                              optarg, lo[k], hi[k]);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        }
+        case OPT_SH_DEGREE:
+            if (lvc_cli_parse_long(optarg, 0, 3, &o->sh_degree)) {
+                lvc_cli_error(NULL, "invalid --sh-degree '%s' (expected 0..3)", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_SH_CODEBOOK:
+            if (lvc_cli_parse_long(optarg, 0, 16384, &o->sh_codebook) ||
+                (o->sh_codebook > 0 && o->sh_codebook < 16)) {
+                lvc_cli_error(NULL, "invalid --sh-codebook '%s' (expected 0 or 16..16384)",
+                              optarg);
+                return LVC_EXIT_USAGE;
+            }
             break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose++; break;
@@ -259,6 +317,35 @@ int main(int argc, char **argv)
     status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &data_size);
     if (status)
         goto end;
+    if (lvc_cli_is_splat_input(data, data_size, o.input)) {
+        if (o.bpp > 0 || o.size > 0 || o.model || o.tile || o.backend != LVC_BACKEND_AUTO ||
+            o.max_pixels) {
+            lvc_cli_error(NULL, "--bpp, --size, --model, --tile, --backend and --max-pixels "
+                          "do not apply to splat scenes");
+            status = LVC_EXIT_USAGE;
+            goto end;
+        }
+        LvcCliSplatEnc so = {
+            .input = o.input, .output = o.output, .quality = o.quality,
+            .sh_degree = (int)o.sh_degree,
+            .sh_codebook = o.sh_codebook < 0 ? 0 : o.sh_codebook ? (int)o.sh_codebook : -1,
+            .threads = (int)o.threads,
+            .force = o.force, .quiet = o.quiet, .json = o.json,
+        };
+        for (int k = 0; k < 6; k++)
+            so.bits[k] = (int)o.splat_bits[k];
+        status = lvc_cli_encode_splats(&so, data, data_size, &out, report);
+        goto end;
+    }
+    int splat_opts = o.sh_degree >= 0 || o.sh_codebook >= 0;
+    for (int k = 0; k < 6; k++)
+        splat_opts |= o.splat_bits[k] != 0;
+    if (splat_opts) {
+        lvc_cli_error(NULL, "--*-bits, --sh-degree and --sh-codebook apply to splat "
+                      "scenes only");
+        status = LVC_EXIT_USAGE;
+        goto end;
+    }
     status = lvc_cli_decode_image(in_name, data, data_size, &img, o.max_pixels);
     free(data);
     data = NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli_common.h"
+#include "splat_cli.h"
 
 enum { OPT_JSON = 256 };
 
@@ -211,6 +212,10 @@ int main(int argc, char **argv)
     if (status)
         return status;
 
+    if (lvc_cli_is_splat_stream(data, size)) {
+        status = lvc_cli_info_splats(path, data, size, json);
+        goto end;
+    }
     LvcStreamInfo info;
     memset(&info, 0, sizeof(info));
     int err = lvc_stream_info(data, size, &info);

@@ -114,7 +114,8 @@ static void usage(FILE *f)
 "  --resume              keep the points already in RESULTS_DIR/per_image.csv\n"
 "  --quiet               no progress display\n"
 "  --verbose             codec library messages\n"
-"  -h, --help            this text\n",
+"  -h, --help            this text\n"
+"Gaussian-splat scenes: lvcrd --splats SCENE_DIR -o RESULTS_DIR (--splats --help)\n",
             lvcrd_av_codec_names()[0] ? lvcrd_av_codec_names() : "(no FFmpeg)");
 }
 
@@ -803,6 +804,9 @@ static int make_dir(const char *path)
 
 int lvcrd_main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--splats"))
+            return lvcrd_splat_main(argc, argv);
     Run *r = calloc(1, sizeof(*r));
     if (!r) {
         fprintf(stderr, "lvcrd: out of memory\n");

@@ -17,5 +17,7 @@ enum {
 /* Runs lvcrd with the given arguments (argv[0] is the program name) and
  * returns the exit status. Uses getopt_long, so it resets optind itself. */
 int lvcrd_main(int argc, char **argv);
+/* lvcrd --splats (rd_splat.c): the Gaussian-splat coder's RD run. */
+int lvcrd_splat_main(int argc, char **argv);
 
 #endif /* LVC_APPS_LVCRD_RD_RUN_H */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lvc/lvc.h"
+#include "lvc/splat.h"
 
 static uint32_t next_rand(uint32_t *s)
 {
@@ -201,6 +202,47 @@ static int cmd_tty(int argc, char **argv, int target_fd)
     return 1;
 }
 
+/* splat OUT COUNT DEGREE [SEED]: a synthetic scene (PLY, or .splat by the
+ * name) of COUNT splats in a few clusters. */
+static int cmd_splat(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: splat OUT COUNT DEGREE [SEED]\n");
+        return 2;
+    }
+    const uint32_t count = (uint32_t)strtoul(argv[3], NULL, 10);
+    const int degree = atoi(argv[4]);
+    uint32_t seed = argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 10) : 1;
+    LvcSplats s;
+    if (lvc_splats_alloc(&s, count, degree) < 0)
+        return 1;
+    const int K = LVC_SPLAT_SH_COEFFS(degree);
+    for (uint32_t i = 0; i < count; i++) {
+        float r[64];
+        for (int k = 0; k < 64; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            r[k] = (float)(seed >> 8) / 16777216.0f - 0.5f;   /* [-0.5, 0.5) */
+        }
+        s.position[i * 3 + 0] = (float)(i % 5) + 0.6f * r[0];
+        s.position[i * 3 + 1] = 0.6f * r[1];
+        s.position[i * 3 + 2] = (float)(i % 3) + 0.6f * r[2];
+        for (int a = 0; a < 3; a++)
+            s.scale[i * 3 + a] = -3.5f + 2 * r[3 + a];
+        for (int a = 0; a < 4; a++)
+            s.rotation[i * 4 + a] = r[6 + a];
+        s.opacity[i] = 4 * r[10];
+        for (int j = 0; j < 3 * K; j++)
+            s.sh[(size_t)i * 3 * K + j] = (j % K ? 0.2f : 2.0f) * r[11 + j % 48];
+    }
+    const int err = lvc_splats_write_file(argv[2], &s);
+    lvc_splats_free(&s);
+    if (err < 0) {
+        fprintf(stderr, "splat: %s\n", lvc_error_string(err));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2) {
@@ -214,11 +256,13 @@ int main(int argc, char **argv)
             return cmd_pnminfo(argc, argv);
         if (!strcmp(argv[1], "bytes"))
             return cmd_bytes(argc, argv);
+        if (!strcmp(argv[1], "splat"))
+            return cmd_splat(argc, argv);
         if (!strcmp(argv[1], "tty"))
             return cmd_tty(argc, argv, STDOUT_FILENO);
         if (!strcmp(argv[1], "ttyin"))
             return cmd_tty(argc, argv, STDIN_FILENO);
     }
-    fprintf(stderr, "usage: apps_tool png|pnginfo|topnm|pnminfo|bytes|tty|ttyin ...\n");
+    fprintf(stderr, "usage: apps_tool png|pnginfo|topnm|pnminfo|bytes|splat|tty|ttyin ...\n");
     return 2;
 }

@@ -375,5 +375,55 @@ else
     fails "corrupted stream lvcinfo" 3 "flip.lvc" "$INFO" "$T/flip.lvc"
 fi
 
+# ------------------------------------------------------------ splat scenes
+"$TOOL" splat "$T/scene.ply" 3000 3 5 || { echo "Bail out! cannot write a test scene"; exit 1; }
+"$TOOL" splat "$T/scene0.splat" 2000 0 6 || { echo "Bail out! cannot write a test scene"; exit 1; }
+head -c 700 "$T/scene.ply" >"$T/trunc.ply"
+if succeeds "splat: lvcenc PLY" "$ENC" "$T/scene.ply" -o "$W/s.lvc" -q 60; then
+    grep -q "3000 splats (SH degree 3)" "$T/err" || not_ok "splat: lvcenc summary" "$(cat "$T/err")"
+    succeeds "splat: lvcinfo" "$INFO" "$W/s.lvc" && \
+        { grep -q "splat stream" "$T/out" && grep -q "splats *3000, SH degree 3" "$T/out" || \
+          not_ok "splat: lvcinfo text" "$(head -n 3 "$T/out")"; }
+    succeeds "splat: lvcinfo --json" "$INFO" --json "$W/s.lvc" && \
+        { grep -q '"kind":"splats"' "$T/out" || not_ok "splat: lvcinfo json kind"; }
+    if succeeds "splat: lvcdec to PLY with --ref" "$DEC" "$W/s.lvc" -o "$W/s.ply" --ref "$T/scene.ply" --json; then
+        head -c 4 "$W/s.ply" | grep -q ply || not_ok "splat: decoded PLY header"
+        psnr=$(grep -o '"render_psnr":[0-9.]*' "$T/out" | cut -d: -f2)
+        awk "BEGIN { exit !($psnr > 25 && $psnr < 100) }" && ok "splat: render PSNR $psnr dB" || \
+            not_ok "splat: render PSNR" "got '$psnr'"
+        # The decoded scene re-encodes; it is already on the grid.
+        succeeds "splat: re-encode the decoded PLY" "$ENC" "$W/s.ply" -o "$W/s2.lvc" -q 60
+    fi
+    succeeds "splat: lvcdec to .splat" "$DEC" "$W/s.lvc" -o "$W/s.splat" && \
+        { [ "$(file_size "$W/s.splat")" -eq 96000 ] || not_ok "splat: .splat size" "$(file_size "$W/s.splat")"; }
+    # Same stream from a pipe, and the same bytes at any thread count.
+    run_in "$T/scene.ply" "$ENC" - -o "$W/pipe.lvc" -q 60 --threads 1
+    cmp -s "$W/pipe.lvc" "$W/s.lvc" && ok "splat: stdin, 1 thread: same stream" || not_ok "splat: stdin stream differs"
+    succeeds "splat: lower quality" "$ENC" "$T/scene.ply" -o "$W/lo.lvc" -q 10 && \
+        { [ "$(file_size "$W/lo.lvc")" -lt "$(file_size "$W/s.lvc")" ] || not_ok "splat: q 10 not smaller than q 60"; }
+    succeeds "splat: .splat input" "$ENC" "$T/scene0.splat" -o "$W/s0.lvc" --sh-degree 0 --position-bits 14
+    succeeds "splat: --sh-codebook 0 and precisions" "$ENC" "$T/scene.ply" -o "$W/sc.lvc" --sh-codebook 0 \
+        --rotation-bits 6 --scale-bits 4 --opacity-bits 4 --color-bits 6 --sh-bits 4
+
+    size=$(file_size "$W/s.lvc")
+    head -c $((size / 2)) "$W/s.lvc" >"$T/cut.lvc"
+    fails "splat: truncated stream" 3 "cut.lvc" "$DEC" "$T/cut.lvc" -o "$W/cut.ply"
+    [ ! -e "$W/cut.ply" ] && ok "splat: no output after a failure" || not_ok "splat: output left after a failure"
+    pos=$((size / 2))
+    { head -c "$pos" "$W/s.lvc"; printf '\377'; tail -c "+$((pos + 2))" "$W/s.lvc"; } >"$T/flip.lvc"
+    fails "splat: corrupted stream" 3 "flip.lvc" "$DEC" "$T/flip.lvc" -o "$W/flip.ply"
+    fails "splat: corrupted stream lvcinfo" 3 "flip.lvc" "$INFO" "$T/flip.lvc"
+    fails "splat: --symbols-digest" 1 "do not apply" "$DEC" "$W/s.lvc" --symbols-digest
+else
+    skip "splat: decoding" "lvcenc failed"
+fi
+fails "splat: truncated PLY" 3 "trunc.ply" "$ENC" "$T/trunc.ply" -o "$W/t.lvc"
+fails "splat: --sh-degree 4" 1 "sh-degree" "$ENC" --sh-degree 4 "$T/scene.ply" -o "$W/x.lvc"
+fails "splat: --position-bits 22" 1 "position-bits" "$ENC" --position-bits 22 "$T/scene.ply" -o "$W/x.lvc"
+fails "splat: --sh-codebook 8" 1 "sh-codebook" "$ENC" --sh-codebook 8 "$T/scene.ply" -o "$W/x.lvc"
+fails "splat: --bpp" 1 "do not apply" "$ENC" --bpp 1 "$T/scene.ply" -o "$W/x.lvc"
+fails "splat: --sh-bits on an image" 1 "splat scenes only" "$ENC" --sh-bits 3 "$T/a.png" -o "$W/x.lvc"
+[ ! -e "$W/x.lvc" ] && [ ! -e "$W/t.lvc" ] && ok "splat: no output after refused runs" || not_ok "splat: output left"
+
 echo "1..$n"
 [ "$failures" -eq 0 ]
