@@ -253,6 +253,35 @@ static int next_box(const uint8_t *buf, size_t size, size_t *pos, BoxLoc *b)
     return 0;
 }
 
+int lvc_container_check_header(const uint8_t *buf, size_t size, int kind)
+{
+    static const uint8_t magic[4] = { 0x89, 'L', 'V', 'C' };
+    if (size < 4) {
+        /* A prefix of the magic is a truncated stream, anything else is
+         * not ours. */
+        return size && memcmp(buf, magic, size) ? LVC_ERR_BAD_MAGIC : LVC_ERR_TRUNCATED;
+    }
+    if (memcmp(buf, magic, 4))
+        return LVC_ERR_BAD_MAGIC;
+    if (size < LVC_CONTAINER_HEADER_SIZE)
+        return LVC_ERR_TRUNCATED;
+    if (buf[4] != LVC_CONTAINER_VERSION)
+        return LVC_ERR_VERSION;
+    if (buf[5] != kind)
+        return LVC_ERR_KIND;
+    return 0;
+}
+
+static void box_desc(const BoxLoc *b, LvcBoxDesc *d)
+{
+    memcpy(d->type, b->type, 4);
+    d->flags = b->flags;
+    d->offset = b->offset;
+    d->payload_offset = b->payload_offset;
+    d->payload_size = b->payload_size;
+    d->crc32 = b->crc;
+}
+
 int lvc_container_next_box(const uint8_t *buf, size_t size, size_t *pos, LvcBoxDesc *d)
 {
     if (*pos > size)
@@ -261,12 +290,7 @@ int lvc_container_next_box(const uint8_t *buf, size_t size, size_t *pos, LvcBoxD
     const int err = next_box(buf, size, pos, &b);
     if (err)
         return err;
-    memcpy(d->type, b.type, 4);
-    d->flags = b.flags;
-    d->offset = b.offset;
-    d->payload_offset = b.payload_offset;
-    d->payload_size = b.payload_size;
-    d->crc32 = b.crc;
+    box_desc(&b, d);
     return 0;
 }
 
@@ -462,24 +486,13 @@ static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
                 LvcContainer *out, uint32_t *n_sub, uint32_t *n_extra,
                 uint32_t *n_boxes, LvcImageHeader *hdr_out)
 {
-    static const uint8_t magic[4] = { 0x89, 'L', 'V', 'C' };
-    if (size < 4) {
-        /* A prefix of the magic is a truncated stream, anything else is
-         * not ours. */
-        return memcmp(buf, magic, size) ? LVC_ERR_BAD_MAGIC : LVC_ERR_TRUNCATED;
-    }
-    if (memcmp(buf, magic, 4))
-        return LVC_ERR_BAD_MAGIC;
-    if (size < LVC_CONTAINER_HEADER_SIZE)
-        return LVC_ERR_TRUNCATED;
-    if (buf[4] != LVC_CONTAINER_VERSION)
-        return LVC_ERR_VERSION;
-    if (buf[5] != LVC_KIND_IMAGE)
-        return LVC_ERR_KIND;
+    int err = lvc_container_check_header(buf, size, LVC_KIND_IMAGE);
+    if (err)
+        return err;
 
     size_t pos = LVC_CONTAINER_HEADER_SIZE;
     BoxLoc b;
-    int err = next_box(buf, size, &pos, &b);
+    err = next_box(buf, size, &pos, &b);
     if (err)
         return err;
     if (!type_is((const char *)b.type, LVC_BOX_IHDR) || !(b.flags & LVC_BOX_MANDATORY))
@@ -502,12 +515,8 @@ static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
     if ((uint64_t)num_boxes * LVC_BOX_MIN_SIZE > size - pos)
         return LVC_ERR_TRUNCATED;
 
-    if (out) {
-        out->boxes[0] = (LvcBoxDesc){ .flags = b.flags, .offset = b.offset,
-                                      .payload_offset = b.payload_offset,
-                                      .payload_size = b.payload_size, .crc32 = b.crc };
-        memcpy(out->boxes[0].type, b.type, 4);
-    }
+    if (out)
+        box_desc(&b, &out->boxes[0]);
 
     uint32_t ns = 0, ne = 0;
     int seen_parm = 0;
@@ -565,15 +574,8 @@ static int walk(const uint8_t *buf, size_t size, const LvcContainerLimits *lim,
             ne++;
             break;
         }
-        if (out) {
-            LvcBoxDesc *d = &out->boxes[i + 1];
-            memcpy(d->type, b.type, 4);
-            d->flags = b.flags;
-            d->offset = b.offset;
-            d->payload_offset = b.payload_offset;
-            d->payload_size = b.payload_size;
-            d->crc32 = b.crc;
-        }
+        if (out)
+            box_desc(&b, &out->boxes[i + 1]);
     }
     if ((err = tile_check_finish(&tc, &h)))
         return err;

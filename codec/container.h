@@ -174,6 +174,9 @@ int lvc_container_write(const LvcContainer *c, uint8_t **out, size_t *out_size);
  * writes one whose payload is prefix[np] followed by data[nd] at p (which
  * must have box_size(np + nd) bytes) and returns the end. */
 int lvc_container_next_box(const uint8_t *buf, size_t size, size_t *pos, LvcBoxDesc *b);
+/* The file header (section 2): magic, version, and that the kind is
+ * `kind`; 0 or the error of the first failed check. */
+int lvc_container_check_header(const uint8_t *buf, size_t size, int kind);
 size_t lvc_container_box_size(size_t payload);
 uint8_t *lvc_container_put_box(uint8_t *p, const char type[4], uint8_t flags,
                                const uint8_t *prefix, size_t np, const uint8_t *data,

@@ -221,6 +221,46 @@ static double channel_cost(const int32_t *v, uint32_t n, int c, int nch, int mod
     return bits;
 }
 
+/* Per-channel coding state: RES_CTX residual models per channel and the
+ * previous zigzag residual of each channel (their context). */
+typedef struct ChannelState {
+    LvcAdaptive *m;
+    uint32_t *prev;
+    int nch;
+} ChannelState;
+
+static void channel_state_free(ChannelState *cs)
+{
+    if (cs->m)
+        models_free(cs->m, cs->nch * RES_CTX);
+    lvc_free(cs->m);
+    lvc_free(cs->prev);
+    memset(cs, 0, sizeof(*cs));
+}
+
+static int channel_state_init(ChannelState *cs, int nch)
+{
+    memset(cs, 0, sizeof(*cs));
+    LvcAdaptive *m = lvc_malloc_array((size_t)nch * RES_CTX, sizeof(*m));
+    cs->prev = lvc_calloc((size_t)nch, sizeof(*cs->prev));
+    int err = m && cs->prev ? models_init(m, nch * RES_CTX, RES_NSYM) : LVC_ERR_NOMEM;
+    if (err) {
+        lvc_free(m);
+        lvc_free(cs->prev);
+        cs->prev = NULL;
+        return err;
+    }
+    cs->m = m;
+    cs->nch = nch;
+    return 0;
+}
+
+/* The model of channel c for its next residual. */
+static LvcAdaptive *channel_model(const ChannelState *cs, int c)
+{
+    return &cs->m[c * RES_CTX + res_ctx(cs->prev[c])];
+}
+
 /* n splats x nch channels, splat-major in v. The predictor of each channel
  * (2 raw bits), then every value. */
 static int encode_channels(LvcRansEnc *e, const int32_t *v, uint32_t n, int nch)
@@ -244,24 +284,16 @@ static int encode_channels(LvcRansEnc *e, const int32_t *v, uint32_t n, int nch)
         if (err)
             return err;
     }
-    LvcAdaptive *m = lvc_malloc_array((size_t)nch * RES_CTX, sizeof(*m));
-    uint32_t *prev = lvc_calloc((size_t)nch, sizeof(*prev));
-    int err = m && prev ? models_init(m, nch * RES_CTX, RES_NSYM) : LVC_ERR_NOMEM;
-    if (err) {
-        lvc_free(m);
-        lvc_free(prev);
-        return err;
-    }
+    ChannelState cs;
+    int err = channel_state_init(&cs, nch);
     for (uint32_t i = 0; i < n && !err; i++) {
         for (int c = 0; c < nch && !err; c++) {
             const uint32_t u = zz32(v[(size_t)i * nch + c] - predict(v, i, c, nch, mode[c]));
-            err = put_residual(&m[c * RES_CTX + res_ctx(prev[c])], e, u);
-            prev[c] = u;
+            err = put_residual(channel_model(&cs, c), e, u);
+            cs.prev[c] = u;
         }
     }
-    models_free(m, nch * RES_CTX);
-    lvc_free(m);
-    lvc_free(prev);
+    channel_state_free(&cs);
     return err;
 }
 
@@ -275,31 +307,25 @@ static int decode_channels(LvcRansDec *d, int32_t *v, uint32_t n, int nch)
         if (mode[c] >= PRED_COUNT || (mode[c] == PRED_PREV_CHANNEL && c == 0))
             return lvc_rans_dec_status(d) ? lvc_rans_dec_status(d) : LVC_ERR_CORRUPT;
     }
-    LvcAdaptive *m = lvc_malloc_array((size_t)nch * RES_CTX, sizeof(*m));
-    uint32_t *prev = lvc_calloc((size_t)nch, sizeof(*prev));
-    int err = m && prev ? models_init(m, nch * RES_CTX, RES_NSYM) : LVC_ERR_NOMEM;
-    if (err) {
-        lvc_free(m);
-        lvc_free(prev);
+    ChannelState cs;
+    int err = channel_state_init(&cs, nch);
+    if (err)
         return err;
-    }
     int bad = 0;
     for (uint32_t i = 0; i < n && !bad; i++) {
         for (int c = 0; c < nch && !bad; c++) {
-            const uint32_t u = get_residual(&m[c * RES_CTX + res_ctx(prev[c])], d, &bad);
+            const uint32_t u = get_residual(channel_model(&cs, c), d, &bad);
             const int64_t x = (int64_t)predict(v, i, c, nch, mode[c]) + unzz32(u);
             if (x < -VMAX || x > VMAX)
                 bad = 1;
             v[(size_t)i * nch + c] = (int32_t)x;
-            prev[c] = u;
+            cs.prev[c] = u;
         }
         /* Stop early on a damaged stream rather than decode garbage. */
         if ((i & 1023) == 0 && lvc_rans_dec_status(d))
             break;
     }
-    models_free(m, nch * RES_CTX);
-    lvc_free(m);
-    lvc_free(prev);
+    channel_state_free(&cs);
     err = lvc_rans_dec_status(d);
     return err ? err : bad ? LVC_ERR_CORRUPT : 0;
 }
@@ -1110,23 +1136,15 @@ typedef struct SplatStream {
 
 static int parse_stream(const uint8_t *buf, size_t size, uint32_t max_count, SplatStream *st)
 {
-    static const uint8_t magic[4] = { 0x89, 'L', 'V', 'C' };
     memset(st, 0, sizeof(*st));
     if (!buf && size)
         return LVC_ERR_INVALID_ARG;
-    if (size < 4)
-        return size && memcmp(buf, magic, size) ? LVC_ERR_BAD_MAGIC : LVC_ERR_TRUNCATED;
-    if (memcmp(buf, magic, 4))
-        return LVC_ERR_BAD_MAGIC;
-    if (size < LVC_CONTAINER_HEADER_SIZE)
-        return LVC_ERR_TRUNCATED;
-    if (buf[4] != LVC_CONTAINER_VERSION)
-        return LVC_ERR_VERSION;
-    if (buf[5] != LVC_KIND_SPLATS)
-        return LVC_ERR_KIND;
+    int err = lvc_container_check_header(buf, size, LVC_KIND_SPLATS);
+    if (err)
+        return err;
     size_t pos = LVC_CONTAINER_HEADER_SIZE;
     LvcBoxDesc b;
-    int err = lvc_container_next_box(buf, size, &pos, &b);
+    err = lvc_container_next_box(buf, size, &pos, &b);
     if (err)
         return err;
     if (memcmp(b.type, "shdr", 4) || !(b.flags & LVC_BOX_MANDATORY))
