@@ -93,7 +93,7 @@ static void usage(FILE *f)
         "      --backend B     auto, ref, cpu or cuda (default auto)\n"
         "      --tile N        tile side in pixels, multiple of 64; 0 = default\n"
         "      --max-pixels N  refuse larger images (0 = library default)\n"
-        "Splat scenes (-q applies; --bpp, --size, -m, --tile, --backend do not):\n"
+        "Splat scenes (-q and --size apply; --bpp, -m, --tile, --backend do not):\n"
         "      --position-bits N  position grid of 2^N cells on the longest axis,\n"
         "                      1..21 (default, like the next five: from -q)\n"
         "      --rotation-bits N  quaternion step 2^-N, 2..15\n"
@@ -318,9 +318,8 @@ int main(int argc, char **argv)
     if (status)
         goto end;
     if (lvc_cli_is_splat_input(data, data_size, o.input)) {
-        if (o.bpp > 0 || o.size > 0 || o.model || o.tile || o.backend != LVC_BACKEND_AUTO ||
-            o.max_pixels) {
-            lvc_cli_error(NULL, "--bpp, --size, --model, --tile, --backend and --max-pixels "
+        if (o.bpp > 0 || o.model || o.tile || o.backend != LVC_BACKEND_AUTO || o.max_pixels) {
+            lvc_cli_error(NULL, "--bpp, --model, --tile, --backend and --max-pixels "
                           "do not apply to splat scenes");
             status = LVC_EXIT_USAGE;
             goto end;
@@ -328,6 +327,7 @@ int main(int argc, char **argv)
         LvcCliSplatEnc so = {
             .input = o.input, .output = o.output, .quality = o.quality,
             .sh_degree = (int)o.sh_degree,
+            .target_bytes = o.size,
             .sh_codebook = o.sh_codebook < 0 ? 0 : o.sh_codebook ? (int)o.sh_codebook : -1,
             .threads = (int)o.threads,
             .force = o.force, .quiet = o.quiet, .json = o.json,

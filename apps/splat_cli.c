@@ -63,6 +63,7 @@ int lvc_cli_encode_splats(const LvcCliSplatEnc *o, const uint8_t *data, size_t s
     set.sh_degree = o->sh_degree;
     set.sh_codebook = o->sh_codebook;
     set.threads = o->threads;
+    set.target_bytes = o->target_bytes;
     uint8_t *stream = NULL;
     size_t stream_size = 0;
     int err = lvc_encode_splats(&set, &s, &stream, &stream_size, NULL);
@@ -71,6 +72,9 @@ int lvc_cli_encode_splats(const LvcCliSplatEnc *o, const uint8_t *data, size_t s
         goto end;
     }
     const double t_enc = lvc_cli_now();
+    LvcSplatStreamInfo info;
+    const double q_used = lvc_splat_stream_info(stream, stream_size, &info) == 0
+                              ? info.quality : o->quality;
     if (o->output) {
         status = lvc_cli_output_write(out, stream, stream_size);
         if (!status)
@@ -90,7 +94,7 @@ int lvc_cli_encode_splats(const LvcCliSplatEnc *o, const uint8_t *data, size_t s
         fprintf(report, ",\"input_bytes\":%zu,\"bits_per_splat\":", size);
         lvc_cli_json_double(report, bits, 3);
         fputs(",\"quality\":", report);
-        lvc_cli_json_double(report, o->quality, 3);
+        lvc_cli_json_double(report, q_used, 3);
         fputs(",\"seconds\":", report);
         lvc_cli_json_double(report, t_end - t0, 6);
         fputs(",\"encode_seconds\":", report);
@@ -100,7 +104,7 @@ int lvc_cli_encode_splats(const LvcCliSplatEnc *o, const uint8_t *data, size_t s
         fprintf(stderr, "%s -> %s: %u splats (SH degree %d), %zu bytes, %.2f bits/splat, "
                 "%.1fx smaller, q %.1f, %.3f s\n",
                 in_name, out_name, (unsigned)s.count, s.sh_degree, stream_size, bits,
-                stream_size ? (double)size / stream_size : 0.0, o->quality, t_end - t0);
+                stream_size ? (double)size / stream_size : 0.0, q_used, t_end - t0);
     }
 end:
     lvc_splat_buffer_free(stream);

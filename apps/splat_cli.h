@@ -26,6 +26,7 @@ typedef struct LvcCliSplatEnc {
                              * SH precision; 0 = from quality */
     int sh_degree;          /* -1 = keep */
     int sh_codebook;        /* as LvcSplatSettings */
+    uint64_t target_bytes;  /* > 0: search the quality for this size */
     int threads;
     int force, quiet, json;
 } LvcCliSplatEnc;

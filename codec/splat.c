@@ -987,6 +987,10 @@ static int encode_attr(LvcPool *pool, int attr, const SplatHeader *h, const LvcS
     return err;
 }
 
+/* One encode at s->quality (settings and input already checked). */
+static int encode_at(const LvcSplatSettings *s, const LvcSplats *in, uint8_t **out,
+                     size_t *size, uint32_t *order);
+
 int lvc_encode_splats(const LvcSplatSettings *s, const LvcSplats *in, uint8_t **out,
                       size_t *size, uint32_t *order)
 {
@@ -1015,7 +1019,52 @@ int lvc_encode_splats(const LvcSplatSettings *s, const LvcSplats *in, uint8_t **
     int err = check_input(in);
     if (err)
         return err;
+    if (!s->target_bytes)
+        return encode_at(s, in, out, size, order);
 
+    /* The largest quality whose stream fits (the size grows with the
+     * quality); at quality 0 the smallest stream is returned even if it
+     * does not fit. */
+    LvcSplatSettings t = *s;
+    float lo = 0.0f, hi = 100.0f, best_q = -1.0f;
+    uint8_t *best = NULL;
+    size_t best_size = 0;
+    for (int it = 0; it < 10 && hi - lo > 0.25f; it++) {
+        t.quality = it == 0 ? 100.0f : 0.5f * (lo + hi);
+        uint8_t *buf = NULL;
+        size_t sz = 0;
+        if ((err = encode_at(&t, in, &buf, &sz, NULL)) < 0) {
+            free(best);
+            return err;
+        }
+        if (sz <= s->target_bytes) {
+            free(best);
+            best = buf;
+            best_size = sz;
+            best_q = t.quality;
+            lo = t.quality;
+            if (it == 0)
+                break;
+        } else {
+            free(buf);
+            hi = t.quality;
+        }
+    }
+    if (best && !order) {
+        *out = best;
+        *size = best_size;
+        return 0;
+    }
+    /* The order of the splats depends on the quality: encode once more. */
+    free(best);
+    t.quality = best_q < 0 ? 0.0f : best_q;
+    return encode_at(&t, in, out, size, order);
+}
+
+static int encode_at(const LvcSplatSettings *s, const LvcSplats *in, uint8_t **out,
+                     size_t *size, uint32_t *order)
+{
+    int err = 0;
     SplatHeader h;
     memset(&h, 0, sizeof(h));
     h.count = in->count;

@@ -117,6 +117,11 @@ typedef struct LvcSplatSettings {
                            * coded with, one index per splat */
     int threads;          /* codebook search threads, 0 = all cores (builds
                            * with OpenBLAS use its threads instead) */
+    uint64_t target_bytes;/* > 0: the largest quality whose stream has at
+                           * most this many bytes (a search; the precisions
+                           * set above still apply); the smallest stream
+                           * when none fits. lvc_splat_stream_info gives
+                           * the quality used. */
     int reserved[8];      /* zero */
 } LvcSplatSettings;
 

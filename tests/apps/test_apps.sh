@@ -401,6 +401,10 @@ if succeeds "splat: lvcenc PLY" "$ENC" "$T/scene.ply" -o "$W/s.lvc" -q 60; then
     cmp -s "$W/pipe.lvc" "$W/s.lvc" && ok "splat: stdin, 1 thread: same stream" || not_ok "splat: stdin stream differs"
     succeeds "splat: lower quality" "$ENC" "$T/scene.ply" -o "$W/lo.lvc" -q 10 && \
         { [ "$(file_size "$W/lo.lvc")" -lt "$(file_size "$W/s.lvc")" ] || not_ok "splat: q 10 not smaller than q 60"; }
+    target=$(( $(file_size "$W/s.lvc") * 3 / 4 ))
+    succeeds "splat: --size" "$ENC" "$T/scene.ply" -o "$W/sz.lvc" --size "$target" && \
+        { [ "$(file_size "$W/sz.lvc")" -le "$target" ] && grep -q ", q [0-9.]*," "$T/err" || \
+          not_ok "splat: --size stream of $(file_size "$W/sz.lvc") bytes, target $target"; }
     succeeds "splat: .splat input" "$ENC" "$T/scene0.splat" -o "$W/s0.lvc" --sh-degree 0 --position-bits 14
     succeeds "splat: --sh-codebook 0 and precisions" "$ENC" "$T/scene.ply" -o "$W/sc.lvc" --sh-codebook 0 \
         --rotation-bits 6 --scale-bits 4 --opacity-bits 4 --color-bits 6 --sh-bits 4

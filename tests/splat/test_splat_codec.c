@@ -313,6 +313,49 @@ START_TEST(test_codebook)
 }
 END_TEST
 
+START_TEST(test_target_size)
+{
+    LvcSplats s;
+    make_scene(&s, 1500, 1, 9);
+    size_t lo_size, hi_size;
+    uint8_t *lo = encode(&s, 0, -1, &lo_size, NULL);
+    uint8_t *hi = encode(&s, 100, -1, &hi_size, NULL);
+    LvcSplatSettings set;
+    lvc_splat_default_settings(&set);
+    set.sh_codebook = -1;
+    const size_t targets[3] = { (lo_size + hi_size) / 2, lo_size / 2, hi_size + 1 };
+    for (int k = 0; k < 3; k++) {
+        set.target_bytes = targets[k];
+        uint8_t *buf = NULL;
+        size_t size = 0;
+        uint32_t order[1500];
+        ck_assert_int_eq(lvc_encode_splats(&set, &s, &buf, &size, k == 0 ? order : NULL), 0);
+        LvcSplatStreamInfo info;
+        ck_assert_int_eq(lvc_splat_stream_info(buf, size, &info), 0);
+        if (k == 1) {
+            /* Unreachable: the smallest stream. */
+            ck_assert_uint_eq(size, lo_size);
+            ck_assert_mem_eq(buf, lo, size);
+        } else {
+            ck_assert_uint_le(size, targets[k]);
+            if (k == 2) {
+                ck_assert_mem_eq(buf, hi, size);   /* everything fits: q 100 */
+            } else {
+                /* A little more quality no longer fits. */
+                size_t more;
+                uint8_t *b2 = encode(&s, info.quality + 0.5f, -1, &more, NULL);
+                ck_assert_uint_gt(more, targets[k]);
+                lvc_splat_buffer_free(b2);
+            }
+        }
+        lvc_splat_buffer_free(buf);
+    }
+    lvc_splat_buffer_free(lo);
+    lvc_splat_buffer_free(hi);
+    lvc_splats_free(&s);
+}
+END_TEST
+
 START_TEST(test_degenerate)
 {
     /* Empty. */
@@ -560,6 +603,7 @@ TCase *lvc_test_splat_codec_tcase(void)
     tcase_add_test(tc, test_quality);
     tcase_add_test(tc, test_sh_degree);
     tcase_add_test(tc, test_codebook);
+    tcase_add_test(tc, test_target_size);
     tcase_add_test(tc, test_degenerate);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_damaged);
