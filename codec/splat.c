@@ -177,11 +177,11 @@ static uint32_t get_residual(LvcAdaptive *m, LvcRansDec *d, int *bad)
     if (sym < DIRECT)
         return (uint32_t)(sym < 0 ? 0 : sym);
     const int len = sym - DIRECT + 4;
-    if (len > 32) {
+    const uint32_t u = (uint32_t)(1ull << (len - 1)) | (uint32_t)get_raw(d, len - 1);
+    /* One encoding per value: below DIRECT only the direct symbols. */
+    if (u < DIRECT)
         *bad = 1;
-        return 0;
-    }
-    return (uint32_t)(1ull << (len - 1)) | (uint32_t)get_raw(d, len - 1);
+    return u;
 }
 
 /* --------------------------------------------------- channel coding */
@@ -750,27 +750,46 @@ static int grid_fits(const SplatHeader *h)
     return 1;
 }
 
+/* A varint64 that must be minimal (doc/bitstream.md 6.1): else *bad. */
+static uint64_t varint_min(LvcByteReader *r, int *bad)
+{
+    const uint8_t *start = r->p;
+    const uint64_t v = lvc_br_varint(r);
+    int len = 1;
+    for (uint64_t x = v >> 7; x; x >>= 7)
+        len++;
+    if (!r->err && r->p - start != len)
+        *bad = 1;
+    return v;
+}
+
+static int64_t svarint_min(LvcByteReader *r, int *bad)
+{
+    return lvc_unzigzag64(varint_min(r, bad));
+}
+
 static int header_read(const uint8_t *p, size_t n, SplatHeader *h, uint32_t max_count)
 {
     LvcByteReader r;
     lvc_br_init(&r, p, n);
-    const uint64_t count = lvc_br_varint(&r);
+    int bad = 0;
+    const uint64_t count = varint_min(&r, &bad);
     h->sh_degree = lvc_br_u8(&r);
     h->pos_bits = lvc_br_u8(&r);
-    const int64_t exp = lvc_br_svarint(&r);
+    const int64_t exp = svarint_min(&r, &bad);
     for (int a = 0; a < 3; a++)
-        h->origin[a] = lvc_br_svarint(&r);
+        h->origin[a] = svarint_min(&r, &bad);
     h->rot_bits = lvc_br_u8(&r);
     h->scale_bits = lvc_br_u8(&r);
     h->opacity_bits = lvc_br_u8(&r);
     h->color_bits = lvc_br_u8(&r);
     h->sh_bits = lvc_br_u8(&r);
-    const uint64_t codebook = lvc_br_varint(&r);
+    const uint64_t codebook = varint_min(&r, &bad);
     h->quality = lvc_br_u16le(&r);
-    const uint64_t boxes = lvc_br_varint(&r);
+    const uint64_t boxes = varint_min(&r, &bad);
     if (r.err)
         return r.err == LVC_ERR_TRUNCATED ? LVC_ERR_CORRUPT : r.err;
-    if (lvc_br_left(&r))
+    if (lvc_br_left(&r) || bad)
         return LVC_ERR_CORRUPT;
     if (h->sh_degree > LVC_SPLAT_MAX_SH_DEGREE || h->pos_bits < 1 ||
         h->pos_bits > POS_BITS_MAX || exp < -EXP_MAX || exp > EXP_MAX ||

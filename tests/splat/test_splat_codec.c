@@ -490,6 +490,29 @@ START_TEST(test_damaged)
     copy[4] = 2;
     ck_assert_int_eq(lvc_decode_splats(copy, size, &d, 0), LVC_ERR_VERSION);
 
+    /* A header has one encoding: a padded count varint is refused. */
+    {
+        LvcSplats tiny;
+        make_scene(&tiny, 20, 0, 11);
+        size_t tsize;
+        uint8_t *t = encode(&tiny, 50, -1, &tsize, NULL);
+        ck_assert(!memcmp(t + 6, "shdr", 4) && t[11] < 0x7f && t[12] == 20);
+        uint8_t *pad = malloc(tsize + 1);
+        memcpy(pad, t, 13);
+        pad[11] = (uint8_t)(t[11] + 1);
+        pad[12] = 20 | 0x80;
+        pad[13] = 0;
+        memcpy(pad + 14, t + 13, tsize - 13);
+        fix_crc(pad, 6);
+        ck_assert_int_eq(lvc_decode_splats(pad, tsize + 1, &d, 0), LVC_ERR_CORRUPT);
+        /* The same stream with the CRC fixed and no padding decodes. */
+        ck_assert_int_eq(lvc_decode_splats(t, tsize, &d, 0), 0);
+        lvc_splats_free(&d);
+        free(pad);
+        lvc_splat_buffer_free(t);
+        lvc_splats_free(&tiny);
+    }
+
     /* Payload damage behind a valid CRC: every byte of every box, a few
      * values each. The decoder must fail or give a well-formed scene. */
     size_t offs[8];
