@@ -146,6 +146,14 @@ int lvc_cli_decode_splats(const LvcCliSplatDec *o, const uint8_t *data, size_t s
     const char *in_name = lvc_cli_name(o->input, 0);
     const char *out_name = o->output ? lvc_cli_name(o->output, 1) : "(none)";
     const double t0 = lvc_cli_now();
+    static const char *const image_ext[] = { ".png", ".ppm", ".pgm", ".pnm", ".pam" };
+    for (size_t i = 0; o->output && i < sizeof(image_ext) / sizeof(image_ext[0]); i++) {
+        if (ends_with(o->output, image_ext[i])) {
+            lvc_cli_error(out_name, "a splat stream decodes to a scene: name the output "
+                          ".ply or .splat");
+            return LVC_EXIT_USAGE;
+        }
+    }
     LvcSplats s, ref;
     memset(&ref, 0, sizeof(ref));
     uint8_t *file = NULL;

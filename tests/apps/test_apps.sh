@@ -418,6 +418,8 @@ if succeeds "splat: lvcenc PLY" "$ENC" "$T/scene.ply" -o "$W/s.lvc" -q 60; then
     fails "splat: corrupted stream" 3 "flip.lvc" "$DEC" "$T/flip.lvc" -o "$W/flip.ply"
     fails "splat: corrupted stream lvcinfo" 3 "flip.lvc" "$INFO" "$T/flip.lvc"
     fails "splat: --symbols-digest" 1 "do not apply" "$DEC" "$W/s.lvc" --symbols-digest
+    fails "splat: image output name" 1 "ply or .splat" "$DEC" "$W/s.lvc" -o "$W/s.png"
+    [ ! -e "$W/s.png" ] && ok "splat: no image file written" || not_ok "splat: s.png written"
 else
     skip "splat: decoding" "lvcenc failed"
 fi
