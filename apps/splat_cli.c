@@ -39,6 +39,19 @@ static int ends_with(const char *s, const char *tail)
     return n >= m && !strcmp(s + n - m, tail);
 }
 
+/* The start of the JSON summary of lvcenc and lvcdec: files, scene, stream
+ * bytes (the object is left open). */
+static void json_head(FILE *f, const char *input, const char *output, const LvcSplats *s,
+                      size_t bytes)
+{
+    fputs("{\"input\":", f);
+    lvc_cli_json_string(f, input);
+    fputs(",\"output\":", f);
+    lvc_cli_json_string(f, output);
+    fprintf(f, ",\"kind\":\"splats\",\"splats\":%u,\"sh_degree\":%d,\"bytes\":%zu",
+            (unsigned)s->count, s->sh_degree, bytes);
+}
+
 int lvc_cli_encode_splats(const LvcCliSplatEnc *o, const uint8_t *data, size_t size,
                           LvcCliOutput *out, FILE *report)
 {
@@ -85,12 +98,7 @@ int lvc_cli_encode_splats(const LvcCliSplatEnc *o, const uint8_t *data, size_t s
     const double t_end = lvc_cli_now();
     const double bits = s.count ? stream_size * 8.0 / s.count : 0;
     if (o->json) {
-        fputs("{\"input\":", report);
-        lvc_cli_json_string(report, o->input);
-        fputs(",\"output\":", report);
-        lvc_cli_json_string(report, o->output);
-        fprintf(report, ",\"kind\":\"splats\",\"splats\":%u,\"sh_degree\":%d,\"bytes\":%zu",
-                (unsigned)s.count, s.sh_degree, stream_size);
+        json_head(report, o->input, o->output, &s, stream_size);
         fprintf(report, ",\"input_bytes\":%zu,\"bits_per_splat\":", size);
         lvc_cli_json_double(report, bits, 3);
         fputs(",\"quality\":", report);
@@ -195,12 +203,7 @@ int lvc_cli_decode_splats(const LvcCliSplatDec *o, const uint8_t *data, size_t s
     }
     const double t_end = lvc_cli_now();
     if (o->json) {
-        fputs("{\"input\":", report);
-        lvc_cli_json_string(report, o->input);
-        fputs(",\"output\":", report);
-        lvc_cli_json_string(report, o->output);
-        fprintf(report, ",\"kind\":\"splats\",\"splats\":%u,\"sh_degree\":%d,\"bytes\":%zu",
-                (unsigned)s.count, s.sh_degree, size);
+        json_head(report, o->input, o->output, &s, size);
         fputs(",\"seconds\":", report);
         lvc_cli_json_double(report, t_end - t0, 6);
         fputs(",\"decode_seconds\":", report);

@@ -903,6 +903,14 @@ static uint32_t cell(double x, int64_t origin, int exp, int bits)
 }
 
 /* One attribute's substream. */
+/* Channels of an attribute other than the positions. */
+static int attr_channels(int attr, int sh_degree)
+{
+    return attr == ATTR_OPACITY ? 1
+           : attr == ATTR_SH    ? 3 * (LVC_SPLAT_SH_COEFFS(sh_degree) - 1)
+                                : 3;
+}
+
 static int encode_sh_codebook(LvcPool *pool, const SplatHeader *h, const LvcSplats *in,
                               const SortKey *keys, LvcRansEnc *e)
 {
@@ -940,9 +948,7 @@ static int encode_attr(LvcPool *pool, int attr, const SplatHeader *h, const LvcS
     const uint32_t n = h->count;
     const int kin = LVC_SPLAT_SH_COEFFS(in->sh_degree);
     const int kout = LVC_SPLAT_SH_COEFFS(h->sh_degree);
-    int nch = 0;
-    switch (attr) {
-    case ATTR_POS: {
+    if (attr == ATTR_POS) {
         uint64_t *code = lvc_malloc_array(n ? n : 1, sizeof(*code));
         if (!code)
             return LVC_ERR_NOMEM;
@@ -952,12 +958,7 @@ static int encode_attr(LvcPool *pool, int attr, const SplatHeader *h, const LvcS
         lvc_free(code);
         return err;
     }
-    case ATTR_ROT: nch = 3; break;
-    case ATTR_SCALE: nch = 3; break;
-    case ATTR_OPACITY: nch = 1; break;
-    case ATTR_COLOR: nch = 3; break;
-    case ATTR_SH: nch = 3 * (kout - 1); break;
-    }
+    const int nch = attr_channels(attr, h->sh_degree);
     int32_t *v = lvc_malloc_array((size_t)(n ? n : 1) * nch, sizeof(*v));
     if (!v)
         return LVC_ERR_NOMEM;
@@ -1270,7 +1271,7 @@ static int decode_attr(int attr, const SplatStream *st, LvcSplats *out, LvcRansD
         lvc_free(code);
         return err;
     }
-    const int nch = attr == ATTR_OPACITY ? 1 : attr == ATTR_SH ? 3 * (K - 1) : 3;
+    const int nch = attr_channels(attr, h->sh_degree);
     if (attr == ATTR_SH && h->codebook) {
         const uint32_t k = h->codebook;
         int32_t *cbq = lvc_malloc_array((size_t)k * nch, sizeof(int32_t));
