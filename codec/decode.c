@@ -134,7 +134,7 @@ static int decode_one_tile(TileJobs *j, uint32_t t, LvcNn *nn)
         ts.y_size = sy->size;
     }
     return lvc_latent_decode_tile(j->m, nn, j->g, (int)t, &ts, j->zall + j->zoff[t],
-                                  j->inv_gain, j->yhat, j->digests[t]);
+                                  j->inv_gain, j->yhat, NULL, j->digests[t]);
 }
 
 static void worker_job(void *arg, int job, int thread)

@@ -127,7 +127,7 @@ static int encode_at(LvcEncoder *c, const LvcImage *img, const LvcGeometry *g, c
     if ((ret = lvc_image_header_validate(h)) < 0)
         goto end;
     const float qused = (float)qcode / LVC_QUALITY_SCALE;
-    if ((ret = lvc_latent_encode(c->model, c->nn, g, y, qused, &ls)) < 0)
+    if ((ret = lvc_latent_encode(c->model, c->nn, g, y, qused, NULL, &ls)) < 0)
         goto end;
     const int ntiles = g->tiles_x * g->tiles_y;
     const int nalpha = h->alpha_mode ? ntiles : 0;

@@ -10,6 +10,7 @@
 
 #include "codec/latent.h"
 #include "common/mem.h"
+#include "entropy/adaptive.h"
 #include "entropy/rans.h"
 
 void lvc_latent_streams_free(LvcLatentStreams *s)
@@ -201,17 +202,196 @@ typedef struct PassCoder {
     int lx0, ly0;
     const float *inv_gain;
     DigestBuf *dg;
+    LvcLatentTemporal *tp;       /* video frames, else NULL */
+    int16_t *ref;                /* tp: the tile's reference, updated in place */
+    uint32_t blocks[LVC_BLOCK_MODES];
 } PassCoder;
+
+/* ------------------------------------------------ temporal block modes */
+
+/* Ideal costs of the values -COST_R .. COST_R under every Gaussian table,
+ * for the encoder's choices (libm; the decoder never uses them). */
+#define COST_R 48
+typedef struct CostCache {
+    const LvcCdfSet *set;
+    double *bits;                /* set->n x (2 COST_R + 1) */
+} CostCache;
+
+static int cost_cache_init(CostCache *cc, const LvcCdfSet *set)
+{
+    cc->set = set;
+    cc->bits = lvc_malloc_array((size_t)set->n * (2 * COST_R + 1), sizeof(double));
+    if (!cc->bits)
+        return LVC_ERR_NOMEM;
+    for (int t = 0; t < set->n; t++)
+        for (int v = -COST_R; v <= COST_R; v++)
+            cc->bits[(size_t)t * (2 * COST_R + 1) + v + COST_R] =
+                lvc_cdf_cost_bits(&set->tables[t], v);
+    return 0;
+}
+
+static inline double cost_of(const CostCache *cc, int t, int32_t v)
+{
+    if (v >= -COST_R && v <= COST_R)
+        return cc->bits[(size_t)t * (2 * COST_R + 1) + v + COST_R];
+    return lvc_cdf_cost_bits(&cc->set->tables[t], v);
+}
+
+#define NSHIFT (1 << LVC_SCALE_SHIFT_BITS)
+/* Skip trades rate for the error of copying the reference: a block is
+ * skipped when that is cheaper in bits + LVC_SKIP_KAPPA * (squared error
+ * of the gained latents); tuned in doc/video.md. */
+#define LVC_SKIP_KAPPA 16.0
+
+/* The block grid of a tile. */
+typedef struct BlockModes {
+    int bl, bw, bh;              /* log2 block side, blocks per row / column */
+    uint8_t *mode, *prev;        /* this pass's modes, the previous pass's */
+    LvcAdaptive am[LVC_BLOCK_MODES]; /* mode models by the previous mode */
+    CostCache cost;              /* encoder */
+    double *ci, *ct;             /* encoder: per-block intra / inter costs */
+    double *di, *dt, *ds;        /* encoder: squared errors intra / inter / skip */
+    double kappa;                /* encoder: bits per unit of squared error */
+} BlockModes;
+
+static void block_modes_free(BlockModes *bm)
+{
+    for (int i = 0; i < LVC_BLOCK_MODES; i++)
+        lvc_adaptive_free(&bm->am[i]);
+    lvc_free(bm->mode);
+    lvc_free(bm->prev);
+    lvc_free(bm->cost.bits);
+    lvc_free(bm->ci);
+    lvc_free(bm->ct);
+    lvc_free(bm->di);
+    lvc_free(bm->dt);
+    lvc_free(bm->ds);
+    memset(bm, 0, sizeof(*bm));
+}
+
+static int block_modes_init(BlockModes *bm, const LvcModel *m, int th, int tw, int bl,
+                            int encoder)
+{
+    memset(bm, 0, sizeof(*bm));
+    bm->bl = bl;
+    bm->bw = (tw + (1 << bl) - 1) >> bl;
+    bm->bh = (th + (1 << bl) - 1) >> bl;
+    const size_t nb = (size_t)bm->bw * bm->bh;
+    LvcAdaptiveParams p;
+    lvc_adaptive_default_params(&p, LVC_BLOCK_MODES);
+    int ret = 0;
+    for (int i = 0; i < LVC_BLOCK_MODES && !ret; i++)
+        ret = lvc_adaptive_init(&bm->am[i], &p);
+    bm->mode = lvc_calloc(nb, 1);
+    bm->prev = lvc_calloc(nb, 1);
+    if (!ret && (!bm->mode || !bm->prev))
+        ret = LVC_ERR_NOMEM;
+    if (!ret && encoder) {
+        bm->ci = lvc_malloc_array(nb, sizeof(double));
+        bm->ct = lvc_malloc_array(nb * NSHIFT, sizeof(double));
+        bm->di = lvc_malloc_array(nb, sizeof(double));
+        bm->dt = lvc_malloc_array(nb, sizeof(double));
+        bm->ds = lvc_malloc_array(nb, sizeof(double));
+        bm->kappa = LVC_SKIP_KAPPA;
+        ret = !bm->ci || !bm->ct || !bm->di || !bm->dt || !bm->ds
+                  ? LVC_ERR_NOMEM
+                  : cost_cache_init(&bm->cost, &m->y_cdf);
+    }
+    if (ret)
+        block_modes_free(bm);
+    return ret;
+}
+
+static inline int shifted_index(int idx, int shift)
+{
+    return idx > shift ? idx - shift : 0;
+}
+
+/* Encoder: the costs of every block of one pass of slice channels
+ * [c0, c0 + sk) in each mode, and the scale shift that makes the pass
+ * cheapest (returned). Intra and inter give the same rounding error, and
+ * skip the inter one when every residual of the block is 0, so the choice
+ * is by rate alone; pick_mode then adds the cost of each block's flag. */
+static int choose_modes(const LvcModel *m, BlockModes *bm, const PassCoder *pc,
+                        const int16_t *par, int c0, int sk, int pass, int th, int tw)
+{
+    const size_t tpix = (size_t)th * tw, nb = (size_t)bm->bw * bm->bh;
+    const float ims = 1.0f / (float)(1 << m->out_fa);
+    memset(bm->ci, 0, nb * sizeof(double));
+    memset(bm->ct, 0, nb * NSHIFT * sizeof(double));
+    memset(bm->di, 0, nb * sizeof(double));
+    memset(bm->dt, 0, nb * sizeof(double));
+    memset(bm->ds, 0, nb * sizeof(double));
+    for (int cs = 0; cs < sk; cs++) {
+        const int c = c0 + cs;
+        const int16_t *scl = par + (size_t)cs * tpix;
+        const int16_t *mu = par + (size_t)(sk + cs) * tpix;
+        const int16_t *ref = pc->ref + (size_t)c * tpix;
+        const float *yh = pc->yh + (size_t)c * tpix;
+        for (int yy = 0; yy < th; yy++)
+            for (int xx = (yy + pass) & 1; xx < tw; xx += 2) {
+                const size_t i = (size_t)yy * tw + xx;
+                const size_t b = (size_t)(yy >> bm->bl) * bm->bw + (xx >> bm->bl);
+                const int idx = lvc_scale_index_q(scl[i], m->out_fa);
+                const int32_t qi = round_i32(yh[i] - mu[i] * ims);
+                const int32_t qt = round_i32(yh[i] - ref[i] * ims);
+                bm->ci[b] += cost_of(&bm->cost, idx, qi);
+                double *ct = bm->ct + b * NSHIFT;
+                for (int d = 0; d < NSHIFT; d++)
+                    ct[d] += cost_of(&bm->cost, shifted_index(idx, d), qt);
+                const float ei = yh[i] - (float)qi - mu[i] * ims;
+                const float et = yh[i] - (float)qt - ref[i] * ims;
+                const float es = yh[i] - ref[i] * ims;
+                bm->di[b] += ei * ei;
+                bm->dt[b] += et * et;
+                bm->ds[b] += es * es;
+            }
+    }
+    int best_d = 0;
+    double best = INFINITY;
+    for (int d = 0; d < NSHIFT; d++) {
+        double tot = 0.0;
+        for (size_t b = 0; b < nb; b++) {
+            const double ct = bm->ct[b * NSHIFT + d];
+            tot += ct < bm->ci[b] ? ct : bm->ci[b];
+        }
+        if (tot < best) {
+            best = tot;
+            best_d = d;
+        }
+    }
+    return best_d;
+}
+
+static int pick_mode(const BlockModes *bm, size_t b, int d)
+{
+    const LvcAdaptive *am = &bm->am[bm->prev[b]];
+    const double ri = bm->ci[b] + lvc_adaptive_cost_bits(am, LVC_BLOCK_INTRA);
+    const double rt = bm->ct[b * NSHIFT + d] + lvc_adaptive_cost_bits(am, LVC_BLOCK_INTER);
+    const double rs = lvc_adaptive_cost_bits(am, LVC_BLOCK_SKIP);
+    /* intra and inter by rate (their errors are alike); skip when the
+     * bits it saves pay for the error it adds */
+    const int coded = rt < ri ? LVC_BLOCK_INTER : LVC_BLOCK_INTRA;
+    const double rc = coded == LVC_BLOCK_INTER ? rt : ri;
+    const double dc = coded == LVC_BLOCK_INTER ? bm->dt[b] : bm->di[b];
+    return rs + bm->kappa * (bm->ds[b] - dc) < rc ? LVC_BLOCK_SKIP : coded;
+}
+
 
 static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw, PassCoder *pc)
 {
     CtxBufs k;
+    BlockModes bm;
+    memset(&bm, 0, sizeof(bm));
     const size_t tpix = (size_t)th * tw;
     const float inv_mean_scale = 1.0f / (float)(1 << m->out_fa);
+    const int inter = pc->tp && pc->tp->inter;
     LvcRansDec dec;
     int ret = ctx_alloc(m, nn, th, tw, &k);
     if (ret < 0)
         return ret;
+    if (inter && (ret = block_modes_init(&bm, m, th, tw, pc->tp->block_log2, !pc->decode)) < 0)
+        goto end;
     if (pc->decode && (ret = lvc_rans_dec_init(&dec, pc->ts->y, pc->ts->y_size)) < 0)
         goto end;
     int c0 = 0;
@@ -244,32 +424,83 @@ static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw
             if ((ret = lvc_model_entropy_params(m, nn, s, &b->params, sc, cc, &k.params)) < 0 ||
                 (ret = lvc_nn_tensor_read(nn, &k.params, k.par_host)) < 0)
                 goto end;
+            /* Inter frames: the pass's scale shift (raw bits), then one mode
+             * per block in raster order, modelled by the block's mode in the
+             * pass before. */
+            int shift = 0;
+            if (inter) {
+                const size_t nb = (size_t)bm.bw * bm.bh;
+                if (pc->decode) {
+                    shift = (int)lvc_rans_dec_get_bits(&dec, LVC_SCALE_SHIFT_BITS);
+                    digest_q(pc->dg, shift);
+                } else {
+                    shift = choose_modes(m, &bm, pc, k.par_host, c0, sk, pass, th, tw);
+                    if ((ret = lvc_rans_enc_put_bits(pc->enc, (uint32_t)shift,
+                                                     LVC_SCALE_SHIFT_BITS)) < 0)
+                        goto end;
+                }
+                for (size_t bi = 0; bi < nb; bi++) {
+                    LvcAdaptive *am = &bm.am[bm.prev[bi]];
+                    int md;
+                    if (pc->decode) {
+                        if ((md = lvc_adaptive_decode(am, &dec)) < 0) {
+                            ret = LVC_ERR_CORRUPT;
+                            goto end;
+                        }
+                        digest_q(pc->dg, md);
+                    } else {
+                        md = pick_mode(&bm, bi, shift);
+                        if ((ret = lvc_adaptive_encode(am, pc->enc, md)) < 0)
+                            goto end;
+                    }
+                    bm.mode[bi] = (uint8_t)md;
+                    pc->blocks[md]++;
+                }
+                memcpy(bm.prev, bm.mode, nb);
+            }
             for (int cs = 0; cs < sk; cs++) {
                 const int c = c0 + cs;
                 const int16_t *scl = k.par_host + (size_t)cs * tpix;
                 const int16_t *mu = k.par_host + (size_t)(sk + cs) * tpix;
+                int16_t *ref = pc->ref ? pc->ref + (size_t)c * tpix : NULL;
                 for (int yy = 0; yy < th; yy++) {
-                    float *row = pc->decode ? pc->ydst + ((size_t)c * pc->g->hl + pc->ly0 + yy) *
-                                                            pc->g->wl + pc->lx0
-                                            : NULL;
+                    float *row = pc->decode && pc->ydst
+                                     ? pc->ydst + ((size_t)c * pc->g->hl + pc->ly0 + yy) *
+                                                      pc->g->wl + pc->lx0
+                                     : NULL;
+                    const uint8_t *mrow = inter ? bm.mode + (size_t)(yy >> bm.bl) * bm.bw : NULL;
                     for (int xx = (yy + pass) & 1; xx < tw; xx += 2) {
                         const size_t i = (size_t)yy * tw + xx;
-                        const LvcCdf *t = &m->y_cdf.tables[lvc_scale_index_q(scl[i], m->out_fa)];
-                        int32_t q;
+                        const int md = mrow ? mrow[xx >> bm.bl] : LVC_BLOCK_INTRA;
+                        int idx = lvc_scale_index_q(scl[i], m->out_fa);
+                        int32_t mean = mu[i];
+                        if (md != LVC_BLOCK_INTRA) {
+                            idx = shifted_index(idx, shift);
+                            mean = ref[i];
+                        }
+                        const LvcCdf *t = &m->y_cdf.tables[idx];
+                        int32_t q = 0;
                         if (pc->decode) {
-                            q = lvc_rans_dec_get(&dec, t);
-                            const int64_t fixed = (int64_t)q * (1 << m->out_fa) + mu[i];
-                            row[xx] = (float)((double)fixed * inv_mean_scale) * pc->inv_gain[c];
-                            digest_q(pc->dg, q);
-                        } else {
-                            q = round_i32(pc->yh[(size_t)c * tpix + i] - mu[i] * inv_mean_scale);
+                            if (md != LVC_BLOCK_SKIP) {
+                                q = lvc_rans_dec_get(&dec, t);
+                                digest_q(pc->dg, q);
+                            }
+                            if (row) {
+                                const int64_t fixed = (int64_t)q * (1 << m->out_fa) + mean;
+                                row[xx] = (float)((double)fixed * inv_mean_scale) *
+                                          pc->inv_gain[c];
+                            }
+                        } else if (md != LVC_BLOCK_SKIP) {
+                            q = round_i32(pc->yh[(size_t)c * tpix + i] - mean * inv_mean_scale);
                             if ((ret = lvc_rans_enc_put(pc->enc, t, q)) < 0)
                                 goto end;
                         }
-                        const int16_t f = fixed_sat16(q, mu[i], m->out_fa);
+                        const int16_t f = fixed_sat16(q, (int16_t)mean, m->out_fa);
                         k.yq_host[(size_t)c * tpix + i] = f;
                         if (pass == 0)
                             k.ya_host[(size_t)cs * tpix + i] = f;
+                        if (ref)
+                            ref[i] = f;
                     }
                 }
             }
@@ -281,7 +512,11 @@ static int code_passes(const LvcModel *m, LvcNn *nn, TileBufs *b, int th, int tw
     }
     if (pc->decode)
         ret = lvc_rans_dec_finish(&dec);
+    if (ret >= 0 && pc->tp)
+        for (int i = 0; i < LVC_BLOCK_MODES; i++)
+            pc->tp->blocks[i] += pc->blocks[i];
 end:
+    block_modes_free(&bm);
     ctx_free(nn, &k);
     return ret;
 }
@@ -298,8 +533,19 @@ static void fill_gained(const LvcModel *m, const LvcGeometry *g, const LvcTensor
                     ysrc[((size_t)c * g->hl + ly0 + yy) * g->wl + lx0 + xx] * gain[c];
 }
 
+size_t lvc_latent_ref_offset(const LvcModel *m, const LvcGeometry *g, int t)
+{
+    size_t off = 0;
+    for (int i = 0; i < t; i++) {
+        int lx0, ly0, lx1, ly1;
+        lvc_geometry_tile(g, i, &lx0, &ly0, &lx1, &ly1);
+        off += (size_t)m->M * (lx1 - lx0) * (ly1 - ly0);
+    }
+    return off;
+}
+
 static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const LvcTensor *y,
-                       const float *gain, int t, LvcLatentStreams *out)
+                       const float *gain, int t, LvcLatentTemporal *tp, LvcLatentStreams *out)
 {
     int lx0, ly0, lx1, ly1;
     lvc_geometry_tile(g, t, &lx0, &ly0, &lx1, &ly1);
@@ -357,7 +603,8 @@ static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const
             if ((ret = lvc_rans_enc_put(&ez, &m->z_cdf.tables[c], b.zh_host[c * zplane + i])) < 0)
                 goto end;
     if (m->has_ctx) {
-        PassCoder pc = { .decode = 0, .yh = yh, .enc = &ey };
+        PassCoder pc = { .decode = 0, .yh = yh, .enc = &ey, .tp = tp,
+                         .ref = tp ? tp->ref + lvc_latent_ref_offset(m, g, t) : NULL };
         if ((ret = code_passes(m, nn, &b, th, tw, &pc)) < 0)
             goto end;
     } else {
@@ -391,9 +638,11 @@ end:
 }
 
 int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const LvcTensor *y,
-                      float q, LvcLatentStreams *out)
+                      float q, LvcLatentTemporal *tp, LvcLatentStreams *out)
 {
     memset(out, 0, sizeof(*out));
+    if (tp && (!m->has_ctx || !tp->ref || tp->block_log2 < 0 || tp->block_log2 > 4))
+        return LVC_ERR_UNSUPPORTED;
     const int ntiles = g->tiles_x * g->tiles_y;
     float *gain = lvc_malloc_array((size_t)m->M, sizeof(float));
     float *inv_gain = lvc_malloc_array((size_t)m->M, sizeof(float));
@@ -407,7 +656,7 @@ int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const 
         goto end;
     lvc_model_gains(m, q, gain, inv_gain);
     for (int t = 0; t < ntiles; t++)
-        if ((ret = encode_tile(m, nn, g, y, gain, t, out)) < 0)
+        if ((ret = encode_tile(m, nn, g, y, gain, t, tp, out)) < 0)
             goto end;
     ret = 0;
 end:
@@ -470,7 +719,8 @@ int lvc_latent_decode_z(const LvcModel *m, const LvcGeometry *g, int t, const ui
 
 int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, int t,
                            const LvcTileStreams *ts, const int16_t *zhat, const float *inv_gain,
-                           LvcTensor *yhat, uint8_t tile_digest[LVC_SHA256_SIZE])
+                           LvcTensor *yhat, LvcLatentTemporal *tp,
+                           uint8_t tile_digest[LVC_SHA256_SIZE])
 {
     int lx0, ly0, lx1, ly1;
     lvc_geometry_tile(g, t, &lx0, &ly0, &lx1, &ly1);
@@ -484,6 +734,8 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     /* substreams present exactly as the architecture defines them */
     if (m->has_hyper != (ts->z != NULL) || !ts->y)
         return LVC_ERR_CORRUPT;
+    if (tp && (!m->has_ctx || !tp->ref || tp->block_log2 < 0 || tp->block_log2 > 4))
+        return LVC_ERR_UNSUPPORTED;
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)
         return ret;
@@ -497,7 +749,8 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     }
     if (m->has_ctx) {
         PassCoder pc = { .decode = 1, .ts = ts, .ydst = (float *)yhat->data, .g = g,
-                         .lx0 = lx0, .ly0 = ly0, .inv_gain = inv_gain, .dg = &dg };
+                         .lx0 = lx0, .ly0 = ly0, .inv_gain = inv_gain, .dg = &dg, .tp = tp,
+                         .ref = tp ? tp->ref + lvc_latent_ref_offset(m, g, t) : NULL };
         if ((ret = code_passes(m, nn, &b, th, tw, &pc)) < 0)
             goto end;
     } else {

@@ -633,7 +633,7 @@ START_TEST(test_tiny_arch)
         float gain[1024], inv_gain[1024];
         lvc_model_gains(m, 50.0f, gain, inv_gain);
         LvcLatentStreams ls;
-        ck_assert_int_eq(lvc_latent_encode(m, nn, &g, &y, 50.0f, &ls), 0);
+        ck_assert_int_eq(lvc_latent_encode(m, nn, &g, &y, 50.0f, NULL, &ls), 0);
         LvcSha256 all;
         lvc_sha256_init(&all);
         for (int t = 0; t < ntiles; t++) {
@@ -646,7 +646,7 @@ START_TEST(test_tiny_arch)
             int16_t *zhat = malloc(lvc_latent_z_count(m, &g, t) * sizeof(int16_t) + 2);
             ck_assert_int_eq(lvc_latent_decode_z(m, &g, t, ts.z, ts.z_size, zhat), 0);
             uint8_t d[32];
-            ck_assert_int_eq(lvc_latent_decode_tile(m, nn, &g, t, &ts, zhat, inv_gain, &yhat, d), 0);
+            ck_assert_int_eq(lvc_latent_decode_tile(m, nn, &g, t, &ts, zhat, inv_gain, &yhat, NULL, d), 0);
             lvc_sha256_update(&all, d, 32);
             free(zhat);
         }

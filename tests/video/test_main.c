@@ -1,0 +1,19 @@
+/*
+ * Check runner of the video suite (include/lvc/video.h): YUV file I/O and coding.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "tests/video/test_video.h"
+
+int main(void)
+{
+    Suite *s = suite_create("video");
+    suite_add_tcase(s, lvc_test_yuv_io_tcase());
+    suite_add_tcase(s, lvc_test_video_codec_tcase());
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,12 @@
+/*
+ * The video suite is one executable; each source file contributes a TCase.
+ */
+#ifndef LVC_TESTS_VIDEO_TEST_VIDEO_H
+#define LVC_TESTS_VIDEO_TEST_VIDEO_H
+
+#include <check.h>
+
+TCase *lvc_test_yuv_io_tcase(void);
+TCase *lvc_test_video_codec_tcase(void);
+
+#endif /* LVC_TESTS_VIDEO_TEST_VIDEO_H */
