@@ -16,6 +16,7 @@
 
 #include "cli_common.h"
 #include "splat_cli.h"
+#include "video_cli.h"
 
 enum {
     OPT_THREADS = 256,
@@ -67,7 +68,8 @@ static void usage(FILE *f)
         "Usage: lvcdec IN.lvc -o OUT.png [options]\n"
         "Decode an lvc stream (\"-\" = stdin) into a PNG, PGM/PPM or PAM image\n"
         "(\"-\" = stdout); a splat stream into a PLY scene (.splat by the\n"
-        "output's extension).\n"
+        "output's extension); a video stream into YUV4MPEG2 (raw planes for a\n"
+        "name ending in .yuv) in the source's format.\n"
         "\n"
         "  -o, --output FILE      output image; without it, decode only\n"
         "      --format F         png, pnm (PGM or PPM; also ppm, pgm) or pam;\n"
@@ -80,7 +82,9 @@ static void usage(FILE *f)
         "      --max-pixels N     refuse larger images (0 = library default)\n"
         "      --ref FILE         report PSNR against this PNG or PNM image; for\n"
         "                         splats, of renders against this scene's (8\n"
-        "                         views of 256x256 around it)\n"
+        "                         views of 256x256 around it); for video, of the\n"
+        "                         Y'CbCr planes against this .y4m (or .yuv in the\n"
+        "                         stream's format)\n"
         "  -f, --force            overwrite an existing output file\n"
         "  -v, --verbose          more details\n"
         "      --quiet            no summary\n"
@@ -247,6 +251,23 @@ int main(int argc, char **argv)
     status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &size);
     if (status)
         goto end;
+    if (lvc_cli_is_video_stream(data, size)) {
+        if (o.format != LVC_CLI_FMT_AUTO) {
+            lvc_cli_error(NULL, "--format does not apply to video streams (the output is "
+                          ".y4m, or raw planes for a .yuv name)");
+            status = LVC_EXIT_USAGE;
+            goto end;
+        }
+        LvcCliVideoDec vo = {
+            .input = o.input, .output = o.output, .ref = o.ref, .threads = (int)o.threads,
+            .backend = o.backend, .max_pixels = o.max_pixels, .verify = o.verify,
+            .print_digest = o.print_digest, .force = o.force, .verbose = o.verbose,
+            .quiet = o.quiet, .json = o.json,
+        };
+        memcpy(vo.expected, o.expected, 32);
+        status = lvc_cli_decode_video(&vo, data, size, &out, report);
+        goto end;
+    }
     if (lvc_cli_is_splat_stream(data, size)) {
         if (o.verify || o.print_digest || o.format != LVC_CLI_FMT_AUTO ||
             o.backend != LVC_BACKEND_AUTO || o.max_pixels) {

@@ -17,6 +17,7 @@
 
 #include "cli_common.h"
 #include "splat_cli.h"
+#include "video_cli.h"
 
 enum {
     OPT_BPP = 256,
@@ -31,6 +32,10 @@ enum {
     OPT_POSITION_BITS,   /* .. OPT_POSITION_BITS + 5: the six precisions */
     OPT_SH_DEGREE = OPT_POSITION_BITS + 6,
     OPT_SH_CODEBOOK,
+    OPT_GOP,
+    OPT_FRAMES,
+    OPT_VIDEO_SIZE,
+    OPT_FPS,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +56,10 @@ static const struct option long_options[] = {
     { "sh-bits",     required_argument, NULL, OPT_POSITION_BITS + 5 },
     { "sh-degree",   required_argument, NULL, OPT_SH_DEGREE },
     { "sh-codebook", required_argument, NULL, OPT_SH_CODEBOOK },
+    { "gop",         required_argument, NULL, OPT_GOP },
+    { "frames",      required_argument, NULL, OPT_FRAMES },
+    { "video-size",  required_argument, NULL, OPT_VIDEO_SIZE },
+    { "fps",         required_argument, NULL, OPT_FPS },
     { "force",       no_argument,       NULL, 'f' },
     { "verbose",     no_argument,       NULL, 'v' },
     { "quiet",       no_argument,       NULL, OPT_QUIET },
@@ -73,6 +82,8 @@ typedef struct EncOptions {
     long tile;
     uint64_t max_pixels;
     long splat_bits[6], sh_degree, sh_codebook;   /* splat scenes: LvcCliSplatEnc */
+    long gop, frames;                             /* video: LvcCliVideoEnc */
+    uint32_t video_w, video_h, fps_num, fps_den;
     int force, verbose, quiet, json;
 } EncOptions;
 
@@ -82,7 +93,8 @@ static void usage(FILE *f)
     fputs(
         "Usage: lvcenc IN.png -o OUT.lvc [options]\n"
         "Encode a PNG or binary PGM/PPM/PAM image, or a Gaussian-splat scene (3DGS\n"
-        "PLY or .splat), (\"-\" = stdin) into an lvc stream (\"-\" = stdout).\n"
+        "PLY or .splat), (\"-\" = stdin) into an lvc stream (\"-\" = stdout); a\n"
+        "video (.y4m, or raw planar .yuv with --video-size) into a video stream.\n"
         "\n"
         "  -o, --output FILE   output stream; without it, encode and report only\n"
         "  -q, --quality Q     0 (smallest) .. 100 (best), default 75\n"
@@ -103,6 +115,12 @@ static void usage(FILE *f)
         "      --sh-degree N   code spherical harmonics up to degree N, 0..3\n"
         "      --sh-codebook N code the SH of degree >= 1 with a codebook of N\n"
         "                      vectors (16..16384), or 0: one by one\n"
+        "Video (-q, -m, --threads, --backend, --tile apply):\n"
+        "      --gop N         an intra frame every N frames, 1..65535 (default 32;\n"
+        "                      1 = intra only)\n"
+        "      --frames N      code the first N frames only\n"
+        "      --video-size WxH  frame size of a raw .yuv input (4:2:0)\n"
+        "      --fps N[/D]     frame rate (raw input: default 25; y4m: override)\n"
         "  -f, --force         overwrite an existing output file\n"
         "  -v, --verbose       more details (repeat for library debug output)\n"
         "      --quiet         no summary\n"
@@ -248,6 +266,31 @@ static int parse_options(int argc, char **argv, EncOptions *o)
                 return LVC_EXIT_USAGE;
             }
             break;
+        case OPT_GOP:
+            if (lvc_cli_parse_long(optarg, 1, 65535, &o->gop)) {
+                lvc_cli_error(NULL, "invalid --gop '%s' (expected 1..65535)", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_FRAMES:
+            if (lvc_cli_parse_long(optarg, 1, 1L << 30, &o->frames)) {
+                lvc_cli_error(NULL, "invalid --frames '%s' (expected a count >= 1)", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_VIDEO_SIZE:
+            if (lvc_cli_parse_size(optarg, &o->video_w, &o->video_h)) {
+                lvc_cli_error(NULL, "invalid --video-size '%s' (expected WxH, 1..65535 each)",
+                              optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_FPS:
+            if (lvc_cli_parse_rate(optarg, &o->fps_num, &o->fps_den)) {
+                lvc_cli_error(NULL, "invalid --fps '%s' (expected N or N/D)", optarg);
+                return LVC_EXIT_USAGE;
+            }
+            break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose++; break;
         case OPT_QUIET: o->quiet = 1; break;
@@ -314,6 +357,32 @@ int main(int argc, char **argv)
             goto end;
     }
 
+    const int video_opts = o.gop || o.frames || o.video_w || o.fps_num;
+    if (lvc_cli_is_video_name(o.input)) {
+        int splat_opts = o.sh_degree >= 0 || o.sh_codebook >= 0;
+        for (int k = 0; k < 6; k++)
+            splat_opts |= o.splat_bits[k] != 0;
+        if (o.bpp > 0 || o.size || splat_opts) {
+            lvc_cli_error(NULL, "--bpp, --size and the splat options do not apply to video");
+            status = LVC_EXIT_USAGE;
+            goto end;
+        }
+        const LvcCliVideoEnc vo = {
+            .input = o.input, .output = o.output, .model = o.model, .quality = o.quality,
+            .gop = o.gop, .frames = o.frames, .width = o.video_w, .height = o.video_h,
+            .fps_num = o.fps_num, .fps_den = o.fps_den, .threads = (int)o.threads,
+            .tile = (int)o.tile, .backend = o.backend, .max_pixels = o.max_pixels,
+            .force = o.force, .verbose = o.verbose, .quiet = o.quiet, .json = o.json,
+        };
+        status = lvc_cli_encode_video(&vo, &out, report);
+        goto end;
+    }
+    if (video_opts) {
+        lvc_cli_error(NULL, "--gop, --frames, --video-size and --fps apply to video (.y4m, "
+                      ".yuv) only");
+        status = LVC_EXIT_USAGE;
+        goto end;
+    }
     status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &data_size);
     if (status)
         goto end;

@@ -15,6 +15,7 @@
 
 #include "cli_common.h"
 #include "splat_cli.h"
+#include "video_cli.h"
 
 enum { OPT_JSON = 256 };
 
@@ -214,6 +215,10 @@ int main(int argc, char **argv)
 
     if (lvc_cli_is_splat_stream(data, size)) {
         status = lvc_cli_info_splats(path, data, size, json);
+        goto end;
+    }
+    if (lvc_cli_is_video_stream(data, size)) {
+        status = lvc_cli_info_video(path, data, size, json, 1);
         goto end;
     }
     LvcStreamInfo info;

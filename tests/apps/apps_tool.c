@@ -6,6 +6,7 @@
  *   apps_tool topnm IN.png OUT PAM                convert to PGM/PPM (PAM 0) or PAM
  *   apps_tool pnminfo FILE                        print "W H CHANNELS DEPTH"
  *   apps_tool bytes OUT N SEED                    write N pseudo-random bytes
+ *   apps_tool y4m OUT W H FRAMES [C444]           write a test video (4:2:0 or 4:4:4)
  *   apps_tool tty CMD [ARGS...]                   run CMD with stdout on a pty
  *   apps_tool ttyin CMD [ARGS...]                 run CMD with stdin on a pty
  *
@@ -26,6 +27,7 @@
 
 #include "lvc/lvc.h"
 #include "lvc/splat.h"
+#include "lvc/video.h"
 
 static uint32_t next_rand(uint32_t *s)
 {
@@ -243,6 +245,52 @@ static int cmd_splat(int argc, char **argv)
     return 0;
 }
 
+/* y4m OUT W H FRAMES [C444]: a video of a textured background that stays
+ * put and a bright square that moves across it, 4:2:0 (or 4:4:4). */
+static int cmd_y4m(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: y4m OUT W H FRAMES [C444]\n");
+        return 2;
+    }
+    LvcVideoFormat fmt;
+    lvc_video_format_default(&fmt);
+    fmt.width = (uint32_t)strtoul(argv[3], NULL, 10);
+    fmt.height = (uint32_t)strtoul(argv[4], NULL, 10);
+    const int frames = atoi(argv[5]);
+    if (argc > 6 && !strcmp(argv[6], "C444"))
+        fmt.chroma = LVC_CHROMA_444;
+    FILE *f = fopen(argv[2], "wb");
+    LvcYuvWriter *w = NULL;
+    LvcImage img = { 0 };
+    int err = f ? lvc_yuv_writer_open(&w, f, &fmt, 0) : LVC_ERR_IO;
+    if (!err)
+        err = lvc_image_alloc(&img, (int)fmt.width, (int)fmt.height, 3, 8);
+    for (int t = 0; t < frames && !err; t++) {
+        for (int y = 0; y < img.height; y++) {
+            uint8_t *row = img.data + (size_t)y * img.stride;
+            for (int x = 0; x < img.width; x++) {
+                uint32_t h = (uint32_t)(x * 7 + y * 13) ^ (uint32_t)(x * y);
+                h = h * 2654435761u;
+                const int inside = x >= 4 + 3 * t && x < 20 + 3 * t && y >= 8 && y < 24;
+                row[3 * x + 0] = inside ? 240 : (uint8_t)(60 + (x * 3) % 80 + (h >> 29));
+                row[3 * x + 1] = inside ? 200 : (uint8_t)(90 + (y * 2) % 70 + (h >> 28));
+                row[3 * x + 2] = inside ? 40 : (uint8_t)(120 + ((x + y) % 50));
+            }
+        }
+        err = lvc_yuv_write_frame(w, &img);
+    }
+    lvc_yuv_writer_close(&w);
+    lvc_image_free(&img);
+    if (f && fclose(f) && !err)
+        err = LVC_ERR_IO;
+    if (err < 0) {
+        fprintf(stderr, "y4m: %s\n", lvc_error_string(err));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2) {
@@ -258,11 +306,13 @@ int main(int argc, char **argv)
             return cmd_bytes(argc, argv);
         if (!strcmp(argv[1], "splat"))
             return cmd_splat(argc, argv);
+        if (!strcmp(argv[1], "y4m"))
+            return cmd_y4m(argc, argv);
         if (!strcmp(argv[1], "tty"))
             return cmd_tty(argc, argv, STDOUT_FILENO);
         if (!strcmp(argv[1], "ttyin"))
             return cmd_tty(argc, argv, STDIN_FILENO);
     }
-    fprintf(stderr, "usage: apps_tool png|pnginfo|topnm|pnminfo|bytes|splat|tty|ttyin ...\n");
+    fprintf(stderr, "usage: apps_tool png|pnginfo|topnm|pnminfo|bytes|splat|y4m|tty|ttyin ...\n");
     return 2;
 }

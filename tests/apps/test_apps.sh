@@ -431,5 +431,72 @@ fails "splat: --bpp" 1 "do not apply" "$ENC" --bpp 1 "$T/scene.ply" -o "$W/x.lvc
 fails "splat: --sh-bits on an image" 1 "splat scenes only" "$ENC" --sh-bits 3 "$T/a.png" -o "$W/x.lvc"
 [ ! -e "$W/x.lvc" ] && [ ! -e "$W/t.lvc" ] && ok "splat: no output after refused runs" || not_ok "splat: output left"
 
+# ------------------------------------------------------------ video
+"$TOOL" y4m "$T/v.y4m" 96 64 6 || { echo "Bail out! cannot write a test video"; exit 1; }
+"$TOOL" y4m "$T/v444.y4m" 70 40 3 C444 || { echo "Bail out! cannot write a test video"; exit 1; }
+if succeeds "video: lvcenc y4m" "$ENC" "$T/v.y4m" -o "$W/v.lvc" -q 40 --gop 4 --threads 1; then
+    grep -q "6 frames (2 intra)" "$T/err" || not_ok "video: lvcenc summary" "$(cat "$T/err")"
+    succeeds "video: lvcinfo" "$INFO" "$W/v.lvc" && \
+        { grep -q "video stream" "$T/out" && grep -q "frames *6 (2 intra), 96x64" "$T/out" || \
+          not_ok "video: lvcinfo text" "$(head -n 3 "$T/out")"; }
+    succeeds "video: lvcinfo --json" "$INFO" --json "$W/v.lvc" && \
+        { grep -q '"kind":"video"' "$T/out" && grep -q '"frames":6' "$T/out" || not_ok "video: lvcinfo json"; }
+    if succeeds "video: lvcdec with --ref" "$DEC" "$W/v.lvc" -o "$W/v.y4m" --ref "$T/v.y4m" --json --threads 1; then
+        [ "$(file_size "$W/v.y4m")" -eq "$(file_size "$T/v.y4m")" ] || not_ok "video: decoded y4m size"
+        head -n 1 "$W/v.y4m" | grep -q "^YUV4MPEG2 W96 H64 F25:1" || not_ok "video: decoded y4m header"
+        psnr=$(sed -n 's/.*"psnr_yuv":\([0-9.]*\).*/\1/p' "$T/out")
+        awk "BEGIN { exit !($psnr > 22 && $psnr < 100) }" && ok "video: PSNR $psnr dB" || \
+            not_ok "video: PSNR" "got '$psnr'"
+        d1=$(sed -n 's/.*"symbols_sha256":"\([0-9a-f]*\)".*/\1/p' "$T/out")
+        succeeds "video: decode with 2 threads" "$DEC" "$W/v.lvc" -o "$W/v2.y4m" --threads 2 --symbols-digest
+        cmp -s "$W/v.y4m" "$W/v2.y4m" && ok "video: same frames at 1 and 2 threads" || not_ok "video: frames differ across threads"
+        grep -q "$d1" "$T/out" && ok "video: same digest at 1 and 2 threads" || not_ok "video: digest differs"
+        succeeds "video: --verify" "$DEC" "$W/v.lvc" --verify "$d1"
+        fails "video: --verify mismatch" 5 "differs" "$DEC" "$W/v.lvc" -o "$W/vbad.y4m" \
+            --verify 0000000000000000000000000000000000000000000000000000000000000000
+        [ ! -e "$W/vbad.y4m" ] && ok "video: no output after a digest mismatch" || not_ok "video: output left after mismatch"
+    fi
+    succeeds "video: raw .yuv output" "$DEC" "$W/v.lvc" -o "$W/v.yuv" && \
+        { [ "$(file_size "$W/v.yuv")" -eq $((96 * 64 * 3 / 2 * 6)) ] || not_ok "video: raw size $(file_size "$W/v.yuv")"; }
+    if succeeds "video: raw .yuv input" "$ENC" "$W/v.yuv" --video-size 96x64 --fps 30000/1001 -o "$W/r.lvc" -q 40 --threads 1; then
+        grep -q "29.97 fps" "$T/err" || not_ok "video: raw summary" "$(cat "$T/err")"
+        succeeds "video: raw ref" "$DEC" "$W/r.lvc" --ref "$W/v.yuv"
+    fi
+    succeeds "video: intra only" "$ENC" "$T/v.y4m" -o "$W/vi.lvc" -q 40 --gop 1 && \
+        { [ "$(file_size "$W/vi.lvc")" -gt "$(file_size "$W/v.lvc")" ] || \
+          not_ok "video: inter frames did not save bytes" "$(file_size "$W/vi.lvc") vs $(file_size "$W/v.lvc")"; }
+    succeeds "video: --frames 2" "$ENC" "$T/v.y4m" -o "$W/v2f.lvc" --frames 2 && \
+        { grep -q "2 frames" "$T/err" || not_ok "video: --frames summary"; }
+    succeeds "video: 4:4:4" "$ENC" "$T/v444.y4m" -o "$W/v444.lvc" -q 30 && \
+        succeeds "video: 4:4:4 decode" "$DEC" "$W/v444.lvc" -o "$W/v444.y4m" --ref "$T/v444.y4m" && \
+        { head -n 1 "$W/v444.y4m" | grep -q "C444" || not_ok "video: 4:4:4 header"; }
+
+    size=$(file_size "$W/v.lvc")
+    head -c $((size * 2 / 3)) "$W/v.lvc" >"$T/vcut.lvc"
+    fails "video: truncated stream" 3 "vcut.lvc" "$DEC" "$T/vcut.lvc" -o "$W/vcut.y4m"
+    [ ! -e "$W/vcut.y4m" ] && ok "video: no output after a failure" || not_ok "video: output left after a failure"
+    pos=$((size / 2))
+    { head -c "$pos" "$W/v.lvc"; printf '\377'; tail -c "+$((pos + 2))" "$W/v.lvc"; } >"$T/vflip.lvc"
+    fails "video: corrupted stream" 3 "vflip.lvc" "$DEC" "$T/vflip.lvc" -o "$W/vflip.y4m"
+    fails "video: corrupted stream lvcinfo" 3 "vflip.lvc" "$INFO" "$T/vflip.lvc"
+    fails "video: --format" 1 "format" "$DEC" "$W/v.lvc" --format png -o "$W/x.png"
+    fails "video: --ref of another size" 3 "v444.y4m" "$DEC" "$W/v.lvc" --ref "$T/v444.y4m"
+else
+    skip "video: decoding" "lvcenc failed"
+fi
+head -c 30 "$T/v.y4m" >"$T/vtrunc.y4m"
+fails "video: truncated y4m header" 3 "vtrunc.y4m" "$ENC" "$T/vtrunc.y4m" -o "$W/t.lvc"
+head -c 5000 "$T/v.y4m" >"$T/vtrunc2.y4m"
+fails "video: truncated y4m frame" any "vtrunc2.y4m" "$ENC" "$T/vtrunc2.y4m" -o "$W/t.lvc"
+cp "$T/garbage.bin" "$T/garbage.yuv"
+fails "video: raw without --video-size" 1 "video-size" "$ENC" "$T/garbage.yuv" -o "$W/t.lvc"
+fails "video: --gop 0" 1 "gop" "$ENC" --gop 0 "$T/v.y4m" -o "$W/t.lvc"
+fails "video: --video-size 0x5" 1 "video-size" "$ENC" --video-size 0x5 "$T/v.y4m" -o "$W/t.lvc"
+fails "video: --fps 0" 1 "fps" "$ENC" --fps 0 "$T/v.y4m" -o "$W/t.lvc"
+fails "video: --bpp" 1 "do not apply" "$ENC" --bpp 1 "$T/v.y4m" -o "$W/t.lvc"
+fails "video: --gop on an image" 1 "video" "$ENC" --gop 4 "$T/a.png" -o "$W/t.lvc"
+fails "video: factorized model" 4 "" "$ENC" -m factorized "$T/v.y4m" -o "$W/t.lvc"
+[ ! -e "$W/t.lvc" ] && ok "video: no output after refused runs" || not_ok "video: output left"
+
 echo "1..$n"
 [ "$failures" -eq 0 ]
