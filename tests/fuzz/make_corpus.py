@@ -6,7 +6,8 @@
 Streams are encoded by BUILD_DIR/apps/lvcenc from small generated images
 (BUILD_DIR/tests/apps/lvc_apps_tool); PNGs are written here (every colour
 type and bit depth, palette with tRNS, Adam7), and PGM, PPM and PAM
-files, and Gaussian-splat PLY and .splat scenes; model files by
+files, Gaussian-splat PLY and .splat scenes, and Y4M and raw YUV files; video streams
+from small generated clips; model files by
 models/train/lvcm.py; rANS inputs follow fuzz_rans.c's layout. Files named
 crash-* / regress-* (minimized findings) and fuzz-* (inputs kept from
 fuzzing runs by libFuzzer -merge=1) are kept as they are. Streams
@@ -264,6 +265,55 @@ def pnms():
     }
 
 
+# ------------------------------------------------------------ Y4M, raw YUV
+
+def y4m_frame_size(w, h, cs):
+    if cs == "mono":
+        return w * h
+    cw, ch = (w + 1) // 2, (h + 1) // 2
+    if cs.startswith("420"):
+        return w * h + 2 * cw * ch
+    if cs == "422":
+        return w * h + 2 * cw * h
+    return 3 * w * h
+
+
+def make_y4m(w, h, cs, frames, seed=1, tokens="", frame_head="FRAME\n", size_cs=None):
+    """A Y4M stream; cs None leaves the C token out (4:2:0 then)."""
+    rnd = random.Random(seed)
+    head = "YUV4MPEG2 W%d H%d%s%s\n" % (w, h, "" if cs is None else " C" + cs, tokens)
+    n = y4m_frame_size(w, h, size_cs or cs or "420")
+    data = head.encode()
+    for _ in range(frames):
+        data += frame_head.encode() + bytes(rnd.randint(16, 240) for _ in range(n))
+    return data
+
+
+def y4ms():
+    rnd = random.Random(7)
+    return {
+        "420jpeg_4x4_2f.y4m": make_y4m(4, 4, "420jpeg", 2, 1, " F25:1 Ip A0:0"),
+        "420mpeg2_5x3_full.y4m": make_y4m(5, 3, "420mpeg2", 1, 2,
+                                          " F30000:1001 A1:1 XCOLORRANGE=FULL"),
+        "420paldv_3x3_params.y4m": make_y4m(3, 3, "420paldv", 2, 3, " Ip",
+                                            frame_head="FRAME Ip XFOO=1\n"),
+        "420_2x2.y4m": make_y4m(2, 2, "420", 1, 4),
+        "422_6x2.y4m": make_y4m(6, 2, "422", 1, 5, " XCOLORRANGE=LIMITED"),
+        "444_3x2.y4m": make_y4m(3, 2, "444", 2, 6, " A4:3"),
+        "mono_4x1.y4m": make_y4m(4, 1, "mono", 3, 7),
+        "noc_7x5.y4m": make_y4m(7, 5, None, 1, 8),
+        "truncated_4x4.y4m": make_y4m(4, 4, "420jpeg", 2, 9)[:-5],
+        "interlaced_4x4.y4m": make_y4m(4, 4, "420jpeg", 1, 10, " It"),
+        "p10_2x2.y4m": make_y4m(2, 2, "420p10", 1, 11, size_cs="444"),
+        # Raw planar: the fuzzer reads the format from the first 3 bytes
+        # (width 1 + b0 % 48, height 1 + b1 % 48, chroma/siting/matrix/range
+        # bits of b2).
+        "raw_i420_5x4.yuv": bytes([4, 3, 0]) + bytes(rnd.randint(0, 255) for _ in range(2 * 32)),
+        "raw_444_709_full_3x3.yuv": bytes([2, 2, 2 | 8 | 16]) +
+                                    bytes(rnd.randint(0, 255) for _ in range(27)),
+    }
+
+
 # ------------------------------------------------------- Gaussian splats
 
 PLY_FMT = {"char": "b", "int8": "b", "uchar": "B", "uint8": "B", "short": "h", "int16": "h",
@@ -437,11 +487,37 @@ def splat_streams(build):
     return res
 
 
+def video_streams(build):
+    """Kind-2 streams of small synthetic clips, as lvcenc writes them."""
+    tool = os.path.join(build, "tests", "apps", "lvc_apps_tool")
+    enc = os.path.join(build, "apps", "lvcenc")
+    cases = [
+        # name, width, height, frames, tool args, lvcenc args
+        ("v64x64_gop2", 64, 64, 3, [], ["-q", "30", "--gop", "2"]),
+        ("v96x64_inter", 96, 64, 4, [], ["-q", "60"]),
+        ("v70x40_444", 70, 40, 2, ["C444"], ["-q", "20"]),
+        ("v128x64_tiles", 128, 64, 3, [], ["-q", "40", "--tile", "64"]),
+        ("v16x16_intra", 16, 16, 2, [], ["-q", "90", "--gop", "1"]),
+        ("v40x24_checkerboard", 40, 24, 3, [], ["-q", "50", "-m", "checkerboard"]),
+    ]
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, w, h, n, targs, args in cases:
+            y4m = os.path.join(tmp, name + ".y4m")
+            lvc = os.path.join(tmp, name + ".lvc")
+            subprocess.run([tool, "y4m", y4m, str(w), str(h), str(n)] + targs, check=True)
+            subprocess.run([enc, y4m, "-o", lvc, "--quiet", "--threads", "1"] + args, check=True)
+            with open(lvc, "rb") as f:
+                res[name] = f.read()
+    return res
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     build = sys.argv[1]
-    for t in ("container", "decode", "png", "pnm", "modelfile", "rans", "ply", "splat"):
+    for t in ("container", "decode", "png", "pnm", "modelfile", "rans", "ply", "splat", "y4m",
+              "video"):
         clean(t)
     s = streams(build)
     for name, data in s.items():
@@ -460,8 +536,12 @@ def main():
         out("pnm", name, data)
     for name, data in plys().items():
         out("ply", name, data)
+    for name, data in y4ms().items():
+        out("y4m", name, data)
     for name, data in splat_streams(build).items():
         out("splat", name + ".lvc", data)
+    for name, data in video_streams(build).items():
+        out("video", name + ".lvc", data)
     for name, data in modelfiles().items():
         out("modelfile", name, data)
     for name, data in rans_inputs().items():

@@ -23,7 +23,7 @@ while getopts t:b: opt; do
 done
 shift $((OPTIND - 1))
 src=$(cd "$(dirname "$0")/../.." && pwd)
-targets=${*:-container rans modelfile png pnm decode ply splat}
+targets=${*:-container rans modelfile png pnm decode ply splat y4m video}
 
 if [ ! -f "$build/build.ninja" ]; then
     CC=clang CFLAGS=-fsanitize=fuzzer-no-link meson setup "$build" "$src" \
