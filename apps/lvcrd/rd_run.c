@@ -115,7 +115,8 @@ static void usage(FILE *f)
 "  --quiet               no progress display\n"
 "  --verbose             codec library messages\n"
 "  -h, --help            this text\n"
-"Gaussian-splat scenes: lvcrd --splats SCENE_DIR -o RESULTS_DIR (--splats --help)\n",
+"Gaussian-splat scenes: lvcrd --splats SCENE_DIR -o RESULTS_DIR (--splats --help)\n"
+"Video clips: lvcrd --video CLIP_DIR -o RESULTS_DIR (--video --help)\n",
             lvcrd_av_codec_names()[0] ? lvcrd_av_codec_names() : "(no FFmpeg)");
 }
 
@@ -807,6 +808,8 @@ int lvcrd_main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--splats"))
             return lvcrd_splat_main(argc, argv);
+        else if (!strcmp(argv[i], "--video"))
+            return lvcrd_video_main(argc, argv);
     Run *r = calloc(1, sizeof(*r));
     if (!r) {
         fprintf(stderr, "lvcrd: out of memory\n");

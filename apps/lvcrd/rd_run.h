@@ -19,5 +19,7 @@ enum {
 int lvcrd_main(int argc, char **argv);
 /* lvcrd --splats (rd_splat.c): the Gaussian-splat coder's RD run. */
 int lvcrd_splat_main(int argc, char **argv);
+/* lvcrd --video (rd_video.c): lvc video coding against x264 and x265. */
+int lvcrd_video_main(int argc, char **argv);
 
 #endif /* LVC_APPS_LVCRD_RD_RUN_H */

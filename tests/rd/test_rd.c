@@ -1,6 +1,7 @@
 /*
  * Tests of lvcrd (apps/lvcrd): metrics, BD-rate, JSON, SVG, the per-point
- * store and resumption, and an end-to-end run on generated images.
+ * store and resumption, an end-to-end run on generated images, and
+ * lvcrd --video on a generated clip.
  */
 #include <check.h>
 #include <dirent.h>
@@ -759,6 +760,92 @@ START_TEST(test_versions)
 }
 END_TEST
 
+/* lvcrd --video: option errors are one line and a non-zero status; a tiny
+ * raw clip (its size and rate in the name) is measured, a broken clip
+ * beside it is skipped with a note. */
+START_TEST(test_video)
+{
+    make_tmp_root();
+    char data[512], out[512], path[700];
+    snprintf(data, sizeof(data), "%s/clips", tmp_root);
+    snprintf(out, sizeof(out), "%s/vidout", tmp_root);
+    ck_assert_int_eq(mkdir(data, 0777), 0);
+
+    const char *b1[] = { "lvcrd", "--video", "/nonexistent/folder", "-o", out, NULL };
+    ck_assert_int_eq(run(b1), LVCRD_EXIT_IO);
+    const char *b2[] = { "lvcrd", "--video", data, NULL };
+    ck_assert_int_eq(run(b2), LVCRD_EXIT_USAGE);
+    const char *b3[] = { "lvcrd", "--video", data, "-o", out, "--frames", "-1", NULL };
+    ck_assert_int_eq(run(b3), LVCRD_EXIT_USAGE);
+    const char *b4[] = { "lvcrd", "--video", data, "-o", out, "--codec", "vp9", NULL };
+    ck_assert_int_eq(run(b4), LVCRD_EXIT_USAGE);
+    const char *b5[] = { "lvcrd", "--video", data, "-o", out, "-q", "50,", NULL };
+    ck_assert_int_eq(run(b5), LVCRD_EXIT_USAGE);
+    const char *b6[] = { "lvcrd", "--video", data, "-o", out, "--crf", "60", NULL };
+    ck_assert_int_eq(run(b6), LVCRD_EXIT_USAGE);
+    const char *b7[] = { "lvcrd", "--video", data, "-o", out, "--model", "nosuchmodel", NULL };
+    ck_assert_int_eq(run(b7), LVCRD_EXIT_USAGE);
+    /* no clip in the folder */
+    const char *b8[] = { "lvcrd", "--video", data, "-o", out, "--quiet", NULL };
+    ck_assert_int_eq(run(b8), LVCRD_EXIT_IO);
+    /* only a broken clip: nothing measured */
+    snprintf(path, sizeof(path), "%s/bad.y4m", data);
+    write_text(path, "not a y4m\n");
+    ck_assert_int_eq(run(b8), LVCRD_EXIT_NOPOINT);
+
+    /* 3 frames of 32x32 4:2:0 at 10 fps */
+    enum { W = 32, H = 32, FRAME = W * H + 2 * (W / 2) * (H / 2) };
+    snprintf(path, sizeof(path), "%s/tiny_32x32p10.yuv", data);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint32_t seed = 7;
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < FRAME; i++)
+            fputc(i < W * H ? 40 + (i % W) * 4 + t * 2 + (int)(lcg_next(&seed) & 7)
+                            : 110 + (i % 16) * 2, f);
+    ck_assert_int_eq(fclose(f), 0);
+#if LVC_RD_HAVE_FFMPEG
+    const char *codecs = "lvc,lvc-intra,x264";
+    const int rows = 3;
+#else
+    const char *codecs = "lvc,lvc-intra";
+    const int rows = 2;
+#endif
+    const char *a1[] = { "lvcrd", "--video", data, "-o", out, "--frames", "2", "-q", "50",
+                         "--crf", "30", "--codec", codecs, "--threads", "1", "--quiet", NULL };
+    ck_assert_int_eq(run(a1), LVCRD_EXIT_OK);
+    snprintf(path, sizeof(path), "%s/src/tiny_32x32p10.yuv.y4m", out);
+    ck_assert_int_eq(access(path, R_OK), 0);
+    snprintf(path, sizeof(path), "%s/video.csv", out);
+    char *csv = read_text(path);
+    ck_assert_ptr_nonnull(csv);
+    int lines = 0;
+    for (char *p = csv; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 1 + rows);
+    char *row = strstr(csv, "\ntiny_32x32p10.yuv,lvc-intra,50,2,32,32,");
+    ck_assert_ptr_nonnull(row);
+    size_t bytes = 0;
+    double bpp, kbps, py, pcb, pcr, pyuv;
+    ck_assert_int_eq(sscanf(row + strlen("\ntiny_32x32p10.yuv,lvc-intra,50,2,32,32,"),
+                            "%zu,%lf,%lf,%lf,%lf,%lf,%lf", &bytes, &bpp, &kbps, &py, &pcb, &pcr,
+                            &pyuv), 7);
+    /* the rate of the name (10 fps) and the size of two frames */
+    ck_assert_double_eq_tol(bpp, bytes * 8.0 / (W * H * 2), 1e-5);
+    ck_assert_double_eq_tol(kbps, bytes * 8.0 / 1000 * 10 / 2, 1e-3);
+    ck_assert(py > 20 && py < 100 && pcb > 20 && pcr > 20);
+    ck_assert_double_eq_tol(pyuv, (6 * py + pcb + pcr) / 8, 1e-3);
+    free(csv);
+    snprintf(path, sizeof(path), "%s/video.md", out);
+    char *md = read_text(path);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_ptr_nonnull(strstr(md, "## tiny_32x32p10.yuv"));
+    ck_assert_ptr_nonnull(strstr(md, "## BD-rate"));
+    ck_assert_ptr_nonnull(strstr(md, "bad.y4m"));   /* the skipped clip's note */
+    free(md);
+}
+END_TEST
+
 static Suite *rd_suite(void)
 {
     Suite *s = suite_create("rd");
@@ -776,6 +863,7 @@ static Suite *rd_suite(void)
     tcase_add_test(tc, test_store_resume);
     tcase_add_test(tc, test_end_to_end);
     tcase_add_test(tc, test_versions);
+    tcase_add_test(tc, test_video);
     suite_add_tcase(s, tc);
     return s;
 }
