@@ -58,7 +58,8 @@ static int format_valid(const LvcVideoFormat *f)
     return f->width >= 1 && f->width <= VIDEO_MAX_SIDE && f->height >= 1 &&
            f->height <= VIDEO_MAX_SIDE && f->fps_num >= 1 && f->fps_den >= 1 &&
            (f->sar_num == 0) == (f->sar_den == 0) && f->chroma <= LVC_CHROMA_MONO &&
-           f->siting <= LVC_SITING_LEFT && f->matrix <= LVC_MATRIX_BT709 && f->full_range <= 1;
+           f->siting <= LVC_SITING_LEFT && f->matrix <= LVC_MATRIX_BT709 && f->full_range <= 1 &&
+           f->rgb_mapping <= LVC_RGB_NOMINAL;
 }
 
 static void header_write(LvcByteWriter *w, const VideoHeader *h)
@@ -74,6 +75,7 @@ static void header_write(LvcByteWriter *w, const VideoHeader *h)
     lvc_bw_u8(w, f->siting);
     lvc_bw_u8(w, f->matrix);
     lvc_bw_u8(w, f->full_range);
+    lvc_bw_u8(w, f->rgb_mapping);
     lvc_bw_varint(w, h->quality);
     lvc_bw_varint(w, h->gop);
     lvc_bw_u8(w, (uint8_t)h->block_log2);
@@ -121,6 +123,7 @@ static int header_read(const uint8_t *p, size_t n, uint64_t max_pixels, VideoHea
     f->siting = lvc_br_u8(&r);
     f->matrix = lvc_br_u8(&r);
     f->full_range = lvc_br_u8(&r);
+    f->rgb_mapping = lvc_br_u8(&r);
     h->quality = read_u32(&r);
     h->gop = read_u32(&r);
     h->block_log2 = lvc_br_u8(&r);

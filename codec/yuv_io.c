@@ -12,7 +12,8 @@
  * even luma column; 4:2:0 rows always halfway between two luma rows),
  * with the edges clamped. The taps are quarters, so the upsampled value
  * is an exact multiple of 1/16 of a code. The matrix is then applied in
- * double and each channel clamped to [0, 1] and rounded to 16 bits.
+ * double (with the format's range, or as full range for the code-value
+ * mapping) and each channel clamped to [0, 1] and rounded to 16 bits.
  *
  * From RGB: every pixel is converted at full resolution in double; chroma
  * is then downsampled with the filter of its siting (CENTER: the mean of
@@ -68,7 +69,7 @@ static int format_check(const LvcVideoFormat *f)
     if (!f->fps_num || !f->fps_den || (!f->sar_num) != (!f->sar_den))
         return LVC_ERR_INVALID_ARG;
     if (f->chroma > LVC_CHROMA_MONO || f->siting > LVC_SITING_LEFT ||
-        f->matrix > LVC_MATRIX_BT709 || f->full_range > 1)
+        f->matrix > LVC_MATRIX_BT709 || f->full_range > 1 || f->rgb_mapping > LVC_RGB_NOMINAL)
         return LVC_ERR_INVALID_ARG;
     return 0;
 }
@@ -121,9 +122,11 @@ static void yuv_coefs(const LvcVideoFormat *f, YuvCoefs *c)
     c->kr = f->matrix == LVC_MATRIX_BT709 ? 0.2126 : 0.299;
     c->kb = f->matrix == LVC_MATRIX_BT709 ? 0.0722 : 0.114;
     c->kg = 1.0 - c->kr - c->kb;
-    c->y_off = f->full_range ? 0.0 : 16.0;
-    c->y_scale = f->full_range ? 255.0 : 219.0;
-    c->c_scale = f->full_range ? 255.0 : 224.0;
+    /* the code-value mapping is the full-range one for every source */
+    const int full = f->full_range || f->rgb_mapping == LVC_RGB_CODE_VALUES;
+    c->y_off = full ? 0.0 : 16.0;
+    c->y_scale = full ? 255.0 : 219.0;
+    c->c_scale = full ? 255.0 : 224.0;
     c->cr_r = 2.0 * (1.0 - c->kr);
     c->cb_b = 2.0 * (1.0 - c->kb);
     c->cr_g = 2.0 * c->kr * (1.0 - c->kr) / c->kg;
@@ -665,6 +668,14 @@ const uint8_t *lvc_yuv_reader_planes(const LvcYuvReader *r, size_t *size)
     if (size)
         *size = r->frame_size;
     return r->planes;
+}
+
+int lvc_yuv_reader_set_rgb_mapping(LvcYuvReader *r, int mapping)
+{
+    if (!r || mapping < LVC_RGB_CODE_VALUES || mapping > LVC_RGB_NOMINAL)
+        return LVC_ERR_INVALID_ARG;
+    r->fmt.rgb_mapping = (uint8_t)mapping;
+    return 0;
 }
 
 void lvc_yuv_reader_close(LvcYuvReader **r)

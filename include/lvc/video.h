@@ -49,6 +49,19 @@ typedef enum LvcMatrix {
     LVC_MATRIX_BT709 = 1,
 } LvcMatrix;
 
+/* How Y'CbCr maps to the RGB frames that are coded. */
+typedef enum LvcRgbMapping {
+    /* The code values through the full-range matrix (Y' 0..255 to 0..1,
+     * C centred on 128 with 255 steps), whatever the range. Every code
+     * value survives the round trip, the super-white and super-black of
+     * limited-range video included; a limited-range picture looks washed
+     * out in this RGB. The default, and what lvcenc codes. */
+    LVC_RGB_CODE_VALUES = 0,
+    /* The range's nominal levels (16..235 and 16..240 in limited range)
+     * to 0..1, values outside clamped: the RGB a display shows. */
+    LVC_RGB_NOMINAL = 1,
+} LvcRgbMapping;
+
 /* How the frames are presented. The coded signal is always RGB; this is
  * carried in the stream so a decoder writes the source's format back. */
 typedef struct LvcVideoFormat {
@@ -59,9 +72,12 @@ typedef struct LvcVideoFormat {
     uint8_t siting;             /* LvcChromaSiting */
     uint8_t matrix;             /* LvcMatrix */
     uint8_t full_range;         /* 0: Y' 16..235, C 16..240; 1: 0..255 */
+    uint8_t rgb_mapping;        /* LvcRgbMapping of the readers, writer and
+                                 * lvc_yuv_from_rgb */
 } LvcVideoFormat;
 
-/* 25 fps, 4:2:0 mpeg2 siting, BT.601, limited range, size zero. */
+/* 25 fps, 4:2:0 mpeg2 siting, BT.601, limited range, code-value RGB
+ * mapping, size zero. */
 LVC_API void lvc_video_format_default(LvcVideoFormat *f);
 
 /* ------------------------------------------------------ YUV file I/O */
@@ -93,6 +109,9 @@ LVC_API int lvc_yuv_read_frame(LvcYuvReader *r, LvcImage *rgb);
  * packed in the source layout, valid until the next read; *size gets
  * their byte count. NULL before the first frame. */
 LVC_API const uint8_t *lvc_yuv_reader_planes(const LvcYuvReader *r, size_t *size);
+/* The RGB mapping of the frames read from now on (a Y4M header has none:
+ * the reader starts with LVC_RGB_CODE_VALUES). */
+LVC_API int lvc_yuv_reader_set_rgb_mapping(LvcYuvReader *r, int mapping);
 LVC_API void lvc_yuv_reader_close(LvcYuvReader **r);
 
 /* A YUV4MPEG2 writer (raw planar when raw is nonzero) in format fmt. The

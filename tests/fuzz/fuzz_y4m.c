@@ -14,7 +14,7 @@
  * image and no planes; a frame written and read back gives the same
  * format and exactly the planes lvc_yuv_from_rgb gives; in luma-only
  * formats those planes are the source's (clamped to 16..235 in limited
- * range); no memory is held after a run.
+ * range with the nominal RGB mapping); no memory is held after a run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +74,7 @@ static void rewrite(const LvcVideoFormat *f, const LvcImage *rgb, const uint8_t 
     if (f->chroma == LVC_CHROMA_MONO) {
         for (size_t i = 0; i < size; i++) {
             unsigned y = src[i];
-            if (!f->full_range)
+            if (!f->full_range && f->rgb_mapping == LVC_RGB_NOMINAL)
                 y = y < 16 ? 16 : y > 235 ? 235 : y;
             if (want[i] != y)
                 lvc_fuzz_fail("luma did not survive Y -> grey RGB -> Y");
@@ -204,6 +204,7 @@ static void fuzz_raw(const uint8_t *data, size_t size)
     fmt.siting = (data[2] >> 2) & 1;
     fmt.matrix = (data[2] >> 3) & 1;
     fmt.full_range = (data[2] >> 4) & 1;
+    fmt.rgb_mapping = (data[2] >> 5) & 1;
     FILE *f = fmemopen((void *)(uintptr_t)(data + 3), size - 3, "rb");
     if (!f)
         return;

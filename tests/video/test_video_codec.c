@@ -406,17 +406,17 @@ START_TEST(test_hostile_header)
         c[b.payload_offset + i] = 0xff;
         fix_crc(c, &b);
         const int r = header_error(c, s.size);
-        if ((i >= 6 && i <= 9) || i == 13)
+        if ((i >= 6 && i <= 10) || i == 14)
             ck_assert_int_eq(r, LVC_ERR_CORRUPT);
         else
             ck_assert_int_le(r, 0);
     }
     /* block_log2 5 (the byte after quality and gop) */
     memcpy(c, s.data, s.size);
-    /* width 96, height 64, fps 25/1, sar 0/0: 6 one-byte varints, then 4
+    /* width 96, height 64, fps 25/1, sar 0/0: 6 one-byte varints, then 5
      * bytes of format, quality 3000 (2 bytes), gop 32 (1 byte) */
-    ck_assert_uint_eq(c[b.payload_offset + 13], 1);
-    c[b.payload_offset + 13] = 5;
+    ck_assert_uint_eq(c[b.payload_offset + 14], 1);
+    c[b.payload_offset + 14] = 5;
     fix_crc(c, &b);
     ck_assert_int_eq(header_error(c, s.size), LVC_ERR_CORRUPT);
     /* weights of another training */

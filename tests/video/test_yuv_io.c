@@ -59,6 +59,7 @@ static LvcVideoFormat format(uint32_t w, uint32_t h, int chroma, int siting, int
     f.chroma = (uint8_t)chroma;
     f.siting = (uint8_t)siting;
     f.full_range = (uint8_t)full;
+    f.rgb_mapping = LVC_RGB_NOMINAL;   /* the code-value mapping: test_code_values */
     return f;
 }
 
@@ -445,6 +446,7 @@ static void planes_to_rgb(const LvcVideoFormat *f, const uint8_t *planes, LvcIma
     LvcYuvReader *r;
     LvcVideoFormat got;
     ck_assert_int_eq(lvc_y4m_reader_open(&r, file, 0, &got), 0);
+    ck_assert_int_eq(lvc_yuv_reader_set_rgb_mapping(r, f->rgb_mapping), 0);
     ck_assert_uint_eq(got.chroma, f->chroma);
     if (f->chroma == LVC_CHROMA_420)
         ck_assert_uint_eq(got.siting, f->siting);
@@ -834,6 +836,7 @@ static void writer_round_trip(const LvcVideoFormat *f, int raw)
             ck_assert_uint_eq(got.siting, f->siting);
         ck_assert_uint_eq(got.full_range, f->full_range);
         ck_assert_uint_eq(got.matrix, f->matrix);
+        ck_assert_int_eq(lvc_yuv_reader_set_rgb_mapping(r, f->rgb_mapping), 0);
     }
     uint8_t *want = malloc(size);
     ck_assert_ptr_nonnull(want);
@@ -1262,6 +1265,53 @@ START_TEST(test_allocation_failures)
 }
 END_TEST
 
+/* The code-value mapping (the default): limited-range code values outside
+ * the nominal levels survive the round trip, as full range would. */
+START_TEST(test_code_values)
+{
+    LvcVideoFormat d;
+    lvc_video_format_default(&d);
+    ck_assert_uint_eq(d.rgb_mapping, LVC_RGB_CODE_VALUES);
+    LvcVideoFormat f = format(256, 1, LVC_CHROMA_444, 0, 0);
+    f.rgb_mapping = LVC_RGB_CODE_VALUES;
+    uint8_t planes[3 * 256], back[3 * 256];
+    for (int i = 0; i < 256; i++)
+        planes[i] = (uint8_t)i;
+    memset(planes + 256, 128, 512);
+    LvcImage rgb;
+    planes_to_rgb(&f, planes, &rgb);
+    for (int x = 0; x < 256; x++)
+        for (int c = 0; c < 3; c++)
+            ck_assert_uint_eq(px16(&rgb, x, 0, c), (unsigned)x * 257);  /* x / 255 */
+    ck_assert_int_eq(lvc_yuv_from_rgb(&f, &rgb, back), 0);
+    ck_assert_mem_eq(back, planes, sizeof(planes));
+    lvc_image_free(&rgb);
+    /* super-black and super-white, with colours inside the full-range
+     * RGB gamut */
+    static const uint8_t px[][3] = { { 8, 126, 129 }, { 248, 130, 127 }, { 0, 128, 128 },
+                                     { 255, 128, 128 }, { 230, 120, 136 } };
+    for (size_t i = 0; i < sizeof(px) / sizeof(px[0]); i++) {
+        LvcVideoFormat g = format(1, 1, LVC_CHROMA_444, 0, 0);
+        g.rgb_mapping = LVC_RGB_CODE_VALUES;
+        LvcImage one;
+        planes_to_rgb(&g, px[i], &one);
+        uint8_t yuv[3];
+        ck_assert_int_eq(lvc_yuv_from_rgb(&g, &one, yuv), 0);
+        for (int c = 0; c < 3; c++)
+            ck_assert_int_le(abs((int)yuv[c] - px[i][c]), 1);
+        /* the nominal mapping clamps the same pixels */
+        g.rgb_mapping = LVC_RGB_NOMINAL;
+        LvcImage nom;
+        planes_to_rgb(&g, px[i], &nom);
+        ck_assert_int_eq(lvc_yuv_from_rgb(&g, &nom, yuv), 0);
+        if (px[i][0] < 16 || px[i][0] > 235)
+            ck_assert_int_gt(abs((int)yuv[0] - px[i][0]), 3);
+        lvc_image_free(&one);
+        lvc_image_free(&nom);
+    }
+}
+END_TEST
+
 TCase *lvc_test_yuv_io_tcase(void)
 {
     TCase *tc = tcase_create("yuv_io");
@@ -1274,6 +1324,7 @@ TCase *lvc_test_yuv_io_tcase(void)
     tcase_add_test(tc, test_y4m_header_length);
     tcase_add_test(tc, test_grey_stays_grey);
     tcase_add_test(tc, test_known_colours);
+    tcase_add_test(tc, test_code_values);
     tcase_add_test(tc, test_upsampling_siting);
     tcase_add_test(tc, test_downsampling_filters);
     tcase_add_test(tc, test_yuv_rgb_yuv_round_trip);
