@@ -68,6 +68,11 @@ int lvcrd_av_codec_setup(const char *name, int threads, LvcRdCodec *c,
                          char *note, size_t note_size);
 /* Silences libav* logging below errors (level 0) or keeps it (1). */
 void lvcrd_av_log_level(int verbose);
+/* With FFmpeg: "WHAT: libav's message for averr" into err. */
+void lvcrd_av_err(char *err, size_t err_size, const char *what, int averr);
+/* With FFmpeg: the layout-equivalent non-"J" pixel format of f (an
+ * AVPixelFormat); *full is set to 1 for a "J" (full-range) one. */
+int lvcrd_av_unj(int f, int *full);
 
 /* An lvc model through the public API (rd_codec_lvc.c): params are
  * qualities 0..100 or, with target_bpp, target bits per pixel. */

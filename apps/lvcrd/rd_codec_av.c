@@ -221,7 +221,7 @@ int lvcrd_av_codec_setup(const char *name, int threads, LvcRdCodec *c,
     return LVC_ERR_INVALID_ARG;
 }
 
-static void av_err(char *err, size_t err_size, const char *what, int averr)
+void lvcrd_av_err(char *err, size_t err_size, const char *what, int averr)
 {
     char buf[AV_ERROR_MAX_STRING_SIZE];
     av_strerror(averr, buf, sizeof(buf));
@@ -230,7 +230,7 @@ static void av_err(char *err, size_t err_size, const char *what, int averr)
 
 /* Layout-equivalent non-"J" format: swscale is then told the range
  * explicitly instead of guessing it from a deprecated format. */
-static enum AVPixelFormat unj(enum AVPixelFormat f, int *full)
+int lvcrd_av_unj(int f, int *full)
 {
     switch (f) {
     case AV_PIX_FMT_YUVJ420P: *full = 1; return AV_PIX_FMT_YUV420P;
@@ -259,7 +259,7 @@ static int convert(const LvcRdImage *img, AVFrame *frame, int to_frame, int full
                    int matrix)
 {
     int jfull = 0;
-    const enum AVPixelFormat ff = unj((enum AVPixelFormat)frame->format, &jfull);
+    const enum AVPixelFormat ff = (enum AVPixelFormat)lvcrd_av_unj(frame->format, &jfull);
     const int range = full_range || jfull;
     const int flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT |
                       SWS_FULL_CHR_H_INP | SWS_BITEXACT;
@@ -380,7 +380,7 @@ static int av_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
     frame->height = src->height;
     frame->pts = 0;
     if ((averr = av_frame_get_buffer(frame, 0)) < 0) {
-        av_err(err, err_size, "frame buffer", averr);
+        lvcrd_av_err(err, err_size, "frame buffer", averr);
         goto error;
     }
     if ((ret = convert(src, frame, 1, 1, SWS_CS_ITU601)) < 0) {
@@ -390,7 +390,7 @@ static int av_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
     }
     ret = LVC_ERR_INVALID_ARG;
     if ((averr = d->configure(enc, frame, param, enc->thread_count)) < 0) {
-        av_err(err, err_size, "encoder option", averr);
+        lvcrd_av_err(err, err_size, "encoder option", averr);
         goto error;
     }
     if (d->yuv) {
@@ -399,12 +399,12 @@ static int av_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
     }
     ret = LVC_ERR_UNSUPPORTED;
     if ((averr = avcodec_open2(enc, codec, NULL)) < 0) {
-        av_err(err, err_size, "opening the encoder", averr);
+        lvcrd_av_err(err, err_size, "opening the encoder", averr);
         goto error;
     }
     for (int flush = 0; flush < 2; flush++) {
         if ((averr = avcodec_send_frame(enc, flush ? NULL : frame)) < 0) {
-            av_err(err, err_size, "encoding", averr);
+            lvcrd_av_err(err, err_size, "encoding", averr);
             goto error;
         }
         while ((averr = avcodec_receive_packet(enc, pkt)) >= 0) {
@@ -425,7 +425,7 @@ static int av_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
             av_packet_unref(pkt);
         }
         if (averr != AVERROR(EAGAIN) && averr != AVERROR_EOF) {
-            av_err(err, err_size, "encoding", averr);
+            lvcrd_av_err(err, err_size, "encoding", averr);
             goto error;
         }
     }
@@ -444,7 +444,7 @@ static int av_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
     dec->thread_count = enc->thread_count;
     ret = LVC_ERR_UNSUPPORTED;
     if ((averr = avcodec_open2(dec, dcodec, NULL)) < 0) {
-        av_err(err, err_size, "opening the decoder", averr);
+        lvcrd_av_err(err, err_size, "opening the decoder", averr);
         goto error;
     }
     pkt->data = stream;
@@ -452,13 +452,13 @@ static int av_code(const LvcRdCodec *c, double param, const LvcRdImage *src,
     ret = LVC_ERR_CORRUPT;
     if ((averr = avcodec_send_packet(dec, pkt)) < 0 ||
         (averr = avcodec_send_packet(dec, NULL)) < 0) {
-        av_err(err, err_size, "decoding", averr);
+        lvcrd_av_err(err, err_size, "decoding", averr);
         goto error;
     }
     pkt->data = NULL;
     pkt->size = 0;
     if ((averr = avcodec_receive_frame(dec, out)) < 0) {
-        av_err(err, err_size, "decoding", averr);
+        lvcrd_av_err(err, err_size, "decoding", averr);
         goto error;
     }
     if (out->width != src->width || out->height != src->height) {

@@ -140,7 +140,7 @@ static int parse_list(const char *s, double *out, int max)
     return n;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+int lvcrd_parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
     errno = 0;
@@ -222,7 +222,7 @@ static int parse_options(Run *r, int argc, char **argv)
             break;
         }
         case O_THREADS:
-            if (parse_int(optarg, 1, 256, &o->threads) < 0)
+            if (lvcrd_parse_int(optarg, 1, 256, &o->threads) < 0)
                 goto bad;
             break;
         case O_ANCHOR:
@@ -231,7 +231,7 @@ static int parse_options(Run *r, int argc, char **argv)
             o->anchors[o->num_anchors++] = optarg;
             break;
         case O_MAXIMG:
-            if (parse_int(optarg, 1, MAX_IMAGES, &o->max_images) < 0)
+            if (lvcrd_parse_int(optarg, 1, MAX_IMAGES, &o->max_images) < 0)
                 goto bad;
             break;
         case O_QUIET: o->quiet = 1; break;

@@ -19,6 +19,8 @@ enum {
 int lvcrd_main(int argc, char **argv);
 /* lvcrd --splats (rd_splat.c): the Gaussian-splat coder's RD run. */
 int lvcrd_splat_main(int argc, char **argv);
+/* An integer option value in [lo, hi]: 0, or -1 when it is not one. */
+int lvcrd_parse_int(const char *s, int lo, int hi, int *out);
 /* lvcrd --video (rd_video.c): lvc video coding against x264 and x265. */
 int lvcrd_video_main(int argc, char **argv);
 

@@ -156,17 +156,6 @@ static int parse_list(const char *s, double lo, double hi, double *out)
     return n;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    const long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int parse_codecs(const char *s, int want[NCODECS])
 {
     char buf[256];
@@ -237,18 +226,18 @@ static int parse_options(VOptions *o, int argc, char **argv)
                 goto bad;
             break;
         case O_GOP:
-            if (parse_int(optarg, 1, LVC_VIDEO_MAX_GOP, &o->gop) < 0)
+            if (lvcrd_parse_int(optarg, 1, LVC_VIDEO_MAX_GOP, &o->gop) < 0)
                 goto bad;
             break;
         case O_FRAMES:
-            if (parse_int(optarg, 0, 1000000, &o->frames) < 0)
+            if (lvcrd_parse_int(optarg, 0, 1000000, &o->frames) < 0)
                 goto bad;
             break;
         case O_MODEL:
             o->model = optarg;
             break;
         case O_THREADS:
-            if (parse_int(optarg, 0, 256, &o->threads) < 0)
+            if (lvcrd_parse_int(optarg, 0, 256, &o->threads) < 0)
                 goto bad;
             break;
         case O_QUIET: o->quiet = 1; break;
@@ -447,26 +436,6 @@ end:
 
 #if LVC_HAVE_FFMPEG
 
-static void av_err(char *err, size_t err_size, const char *what, int averr)
-{
-    char buf[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(averr, buf, sizeof(buf));
-    snprintf(err, err_size, "%s: %s", what, buf);
-}
-
-/* The layout-equivalent non-"J" format; *full set for a "J" one. */
-static enum AVPixelFormat unj(enum AVPixelFormat f, int *full)
-{
-    switch (f) {
-    case AV_PIX_FMT_YUVJ420P: *full = 1; return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P: *full = 1; return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P: *full = 1; return AV_PIX_FMT_YUV444P;
-    case AV_PIX_FMT_YUVJ440P: *full = 1; return AV_PIX_FMT_YUV440P;
-    case AV_PIX_FMT_YUVJ411P: *full = 1; return AV_PIX_FMT_YUV411P;
-    default: return f;
-    }
-}
-
 typedef struct Y4mOut {
     FILE *f;
     struct SwsContext *sws;
@@ -479,7 +448,7 @@ typedef struct Y4mOut {
 static int y4m_put(Y4mOut *y, const AVFrame *fr, char *err, size_t err_size)
 {
     int full = fr->color_range == AVCOL_RANGE_JPEG;
-    const enum AVPixelFormat ff = unj((enum AVPixelFormat)fr->format, &full);
+    const enum AVPixelFormat ff = (enum AVPixelFormat)lvcrd_av_unj(fr->format, &full);
     if (!y->n) {
         y->width = fr->width;
         y->height = fr->height;
@@ -564,11 +533,11 @@ static int container_to_y4m(const char *in, const char *out, int max_frames, int
         goto end;
     }
     if ((averr = avformat_open_input(&fc, in, NULL, NULL)) < 0) {
-        av_err(err, err_size, "libavformat cannot open it", averr);
+        lvcrd_av_err(err, err_size, "libavformat cannot open it", averr);
         goto end;
     }
     if ((averr = avformat_find_stream_info(fc, NULL)) < 0) {
-        av_err(err, err_size, "libavformat", averr);
+        lvcrd_av_err(err, err_size, "libavformat", averr);
         goto end;
     }
     const AVCodec *dec = NULL;
@@ -587,7 +556,7 @@ static int container_to_y4m(const char *in, const char *out, int max_frames, int
     }
     dc->thread_count = threads;
     if ((averr = avcodec_open2(dc, dec, NULL)) < 0) {
-        av_err(err, err_size, "opening the decoder", averr);
+        lvcrd_av_err(err, err_size, "opening the decoder", averr);
         goto end;
     }
     y.fps = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate
@@ -607,14 +576,14 @@ static int container_to_y4m(const char *in, const char *out, int max_frames, int
             eof = 1;
             averr = avcodec_send_packet(dc, NULL);
         } else if (averr < 0) {
-            av_err(err, err_size, "reading", averr);
+            lvcrd_av_err(err, err_size, "reading", averr);
             goto end;
         } else {
             averr = pkt->stream_index == si ? avcodec_send_packet(dc, pkt) : 0;
             av_packet_unref(pkt);
         }
         if (averr < 0 && averr != AVERROR(EAGAIN)) {
-            av_err(err, err_size, "decoding", averr);
+            lvcrd_av_err(err, err_size, "decoding", averr);
             goto end;
         }
         while ((!y.max || y.n < y.max) && (averr = avcodec_receive_frame(dc, fr)) >= 0) {
@@ -624,7 +593,7 @@ static int container_to_y4m(const char *in, const char *out, int max_frames, int
                 goto end;
         }
         if (averr < 0 && averr != AVERROR(EAGAIN) && averr != AVERROR_EOF) {
-            av_err(err, err_size, "decoding", averr);
+            lvcrd_av_err(err, err_size, "decoding", averr);
             goto end;
         }
     }
@@ -1120,11 +1089,11 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
     enc->chroma_sample_location = c->fmt.siting == LVC_SITING_CENTER ? AVCHROMA_LOC_CENTER
                                                                      : AVCHROMA_LOC_LEFT;
     if ((averr = configure(enc, which, crf, r->o.gop, r->o.threads, r->o.verbose)) < 0) {
-        av_err(err, err_size, "encoder option", averr);
+        lvcrd_av_err(err, err_size, "encoder option", averr);
         goto end;
     }
     if ((averr = avcodec_open2(enc, codec, NULL)) < 0) {
-        av_err(err, err_size, "opening the encoder", averr);
+        lvcrd_av_err(err, err_size, "opening the encoder", averr);
         goto end;
     }
     frame->format = pf;
@@ -1134,7 +1103,7 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
     frame->colorspace = enc->colorspace;
     if ((averr = av_frame_get_buffer(frame, 0)) < 0) {
         ret = LVC_ERR_NOMEM;
-        av_err(err, err_size, "frame buffer", averr);
+        lvcrd_av_err(err, err_size, "frame buffer", averr);
         goto end;
     }
     size_t removed = 0;
@@ -1142,7 +1111,7 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
         const AVFrame *in = NULL;
         if (i < c->frames) {
             if ((averr = av_frame_make_writable(frame)) < 0) {
-                av_err(err, err_size, "frame buffer", averr);
+                lvcrd_av_err(err, err_size, "frame buffer", averr);
                 goto end;
             }
             const uint8_t *src = c->planes + (size_t)i * c->frame_size;
@@ -1175,7 +1144,7 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
         te += lvcrd_now() - t0;
         ret = LVC_ERR_UNSUPPORTED;
         if (averr != AVERROR(EAGAIN) && averr != AVERROR_EOF) {
-            av_err(err, err_size, "encoding", averr);
+            lvcrd_av_err(err, err_size, "encoding", averr);
             goto end;
         }
     }
@@ -1189,7 +1158,7 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
     }
     dec->thread_count = r->o.threads;
     if ((averr = avcodec_open2(dec, dcodec, NULL)) < 0) {
-        av_err(err, err_size, "opening the decoder", averr);
+        lvcrd_av_err(err, err_size, "opening the decoder", averr);
         goto end;
     }
     ret = LVC_ERR_CORRUPT;
@@ -1198,7 +1167,7 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
         if (i < pk.n) {
             const size_t start = i ? pk.end[i - 1] : 0;
             if ((averr = av_new_packet(pkt, (int)(pk.end[i] - start))) < 0) {
-                av_err(err, err_size, "packet", averr);
+                lvcrd_av_err(err, err_size, "packet", averr);
                 goto end;
             }
             memcpy(pkt->data, pk.data + start, pk.end[i] - start);
@@ -1211,7 +1180,7 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
             td += lvcrd_now() - t0;
             int full = 0;
             if (nout == c->frames || out->width != enc->width || out->height != enc->height ||
-                unj((enum AVPixelFormat)out->format, &full) != pf) {
+                (enum AVPixelFormat)lvcrd_av_unj(out->format, &full) != pf) {
                 snprintf(err, err_size, "decoded frame %d: %dx%d %s, expected %dx%d %s", nout,
                          out->width, out->height,
                          av_get_pix_fmt_name((enum AVPixelFormat)out->format), enc->width,
@@ -1226,7 +1195,7 @@ static int av_point(VRun *r, const Clip *c, int which, double crf, VPoint *pt, c
         }
         td += lvcrd_now() - t0;
         if (averr != AVERROR(EAGAIN) && averr != AVERROR_EOF) {
-            av_err(err, err_size, "decoding", averr);
+            lvcrd_av_err(err, err_size, "decoding", averr);
             goto end;
         }
     }
