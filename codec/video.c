@@ -336,6 +336,23 @@ int lvc_video_encode_frame(LvcVideoEncoder *e, const LvcImage *img, uint8_t **ou
     return ret;
 }
 
+/* The file header and the vhdr box at the start of a stream; *pos gets
+ * the offset after them. */
+static int stream_start(const uint8_t *buf, size_t size, uint64_t max_pixels, size_t *pos,
+                        VideoHeader *h)
+{
+    int ret = lvc_container_check_header(buf, size, LVC_KIND_VIDEO);
+    if (ret < 0)
+        return ret;
+    LvcBoxDesc b;
+    *pos = LVC_CONTAINER_HEADER_SIZE;
+    if ((ret = lvc_container_next_box(buf, size, pos, &b)) < 0)
+        return ret;
+    if (memcmp(b.type, BOX_VHDR, 4) || !(b.flags & LVC_BOX_MANDATORY))
+        return LVC_ERR_CORRUPT;
+    return header_read(buf + b.payload_offset, b.payload_size, max_pixels, h);
+}
+
 static void info_from_header(const VideoHeader *h, LvcVideoInfo *info)
 {
     info->format = h->fmt;
@@ -356,17 +373,11 @@ int lvc_video_stream_info(const uint8_t *buf, size_t size, LvcVideoInfo *info,
         *num_frames = 0;
     if ((!buf && size) || !info || !num_frames || (max_frames && !frames))
         return LVC_ERR_INVALID_ARG;
-    int ret = lvc_container_check_header(buf, size, LVC_KIND_VIDEO);
-    if (ret < 0)
-        return ret;
-    size_t pos = LVC_CONTAINER_HEADER_SIZE, n = 0;
+    size_t pos = 0, n = 0;
     LvcBoxDesc b;
     VideoHeader h;
-    if ((ret = lvc_container_next_box(buf, size, &pos, &b)) < 0)
-        return ret;
-    if (memcmp(b.type, BOX_VHDR, 4) || !(b.flags & LVC_BOX_MANDATORY))
-        return LVC_ERR_CORRUPT;
-    if ((ret = header_read(buf + b.payload_offset, b.payload_size, UINT64_MAX, &h)) < 0)
+    int ret = stream_start(buf, size, UINT64_MAX, &pos, &h);
+    if (ret < 0)
         return ret;
     int64_t last = -1;
     int prev_ok = 0;
@@ -475,17 +486,10 @@ int lvc_video_decode_header(LvcVideoDecoder *d, const uint8_t *buf, size_t size,
     lvc_free(d->inv_gain);
     d->ref = NULL;
     d->gain = d->inv_gain = NULL;
-    int ret = lvc_container_check_header(buf, size, LVC_KIND_VIDEO);
-    if (ret < 0)
-        return ret;
-    size_t pos = LVC_CONTAINER_HEADER_SIZE;
-    LvcBoxDesc b;
-    if ((ret = lvc_container_next_box(buf, size, &pos, &b)) < 0)
-        return ret;
-    if (memcmp(b.type, BOX_VHDR, 4) || !(b.flags & LVC_BOX_MANDATORY))
-        return LVC_ERR_CORRUPT;
+    size_t pos = 0;
     VideoHeader h;
-    if ((ret = header_read(buf + b.payload_offset, b.payload_size, d->s.max_pixels, &h)) < 0)
+    int ret = stream_start(buf, size, d->s.max_pixels, &pos, &h);
+    if (ret < 0)
         return ret;
     const LvcRegistryEntry *e = lvc_registry_by_id(h.model_id);
     if (!e) {
