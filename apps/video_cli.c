@@ -121,6 +121,9 @@ int lvc_cli_encode_video(const LvcCliVideoEnc *o, LvcCliOutput *out, FILE *repor
     lvc_video_format_default(&fmt);
     fmt.width = o->width;
     fmt.height = o->height;
+    /* the matrix by size, as the Y4M reader chooses it */
+    fmt.matrix = (uint64_t)o->width * o->height >= 1280 * 720 ? LVC_MATRIX_BT709
+                                                               : LVC_MATRIX_BT601;
     if (raw && (uint64_t)o->width * o->height >
                    (o->max_pixels ? o->max_pixels : (UINT64_C(1) << 28))) {
         lvc_cli_error(in_name, "%ux%u is above the pixel limit", o->width, o->height);

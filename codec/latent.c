@@ -535,13 +535,11 @@ static void fill_gained(const LvcModel *m, const LvcGeometry *g, const LvcTensor
 
 size_t lvc_latent_ref_offset(const LvcModel *m, const LvcGeometry *g, int t)
 {
-    size_t off = 0;
-    for (int i = 0; i < t; i++) {
-        int lx0, ly0, lx1, ly1;
-        lvc_geometry_tile(g, i, &lx0, &ly0, &lx1, &ly1);
-        off += (size_t)m->M * (lx1 - lx0) * (ly1 - ly0);
-    }
-    return off;
+    /* the tile rows above cover ly0 full latent rows; the tiles before t
+     * in its row, lx0 columns of its height */
+    int lx0, ly0, lx1, ly1;
+    lvc_geometry_tile(g, t, &lx0, &ly0, &lx1, &ly1);
+    return (size_t)m->M * ((size_t)ly0 * g->wl + (size_t)lx0 * (ly1 - ly0));
 }
 
 static int encode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const LvcTensor *y,
@@ -641,7 +639,7 @@ int lvc_latent_encode(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, const 
                       float q, LvcLatentTemporal *tp, LvcLatentStreams *out)
 {
     memset(out, 0, sizeof(*out));
-    if (tp && (!m->has_ctx || !tp->ref || tp->block_log2 < 0 || tp->block_log2 > 4))
+    if (tp && (!m->has_ctx || !tp->ref || tp->block_log2 < 1 || tp->block_log2 > 4))
         return LVC_ERR_UNSUPPORTED;
     const int ntiles = g->tiles_x * g->tiles_y;
     float *gain = lvc_malloc_array((size_t)m->M, sizeof(float));
@@ -734,7 +732,7 @@ int lvc_latent_decode_tile(const LvcModel *m, LvcNn *nn, const LvcGeometry *g, i
     /* substreams present exactly as the architecture defines them */
     if (m->has_hyper != (ts->z != NULL) || !ts->y)
         return LVC_ERR_CORRUPT;
-    if (tp && (!m->has_ctx || !tp->ref || tp->block_log2 < 0 || tp->block_log2 > 4))
+    if (tp && (!m->has_ctx || !tp->ref || tp->block_log2 < 1 || tp->block_log2 > 4))
         return LVC_ERR_UNSUPPORTED;
     int ret = tile_bufs_alloc(m, nn, th, tw, &b);
     if (ret < 0)

@@ -36,7 +36,7 @@ enum { LVC_BLOCK_INTRA = 0, LVC_BLOCK_INTER = 1, LVC_BLOCK_SKIP = 2, LVC_BLOCK_M
 typedef struct LvcLatentTemporal {
     int16_t *ref;
     int inter;
-    int block_log2;             /* 0 .. 4 */
+    int block_log2;             /* 1 .. 4 */
     uint32_t blocks[LVC_BLOCK_MODES]; /* added to: blocks coded in each mode */
 } LvcLatentTemporal;
 

@@ -98,13 +98,15 @@ static uint32_t read_u32(LvcByteReader *r)
     return r->err ? 0 : (uint32_t)v;
 }
 
-/* The tile size a header field means: the padded frame for one tile
- * across, else a multiple of 64. 0 if invalid. */
+/* The tile size a header field means, as for images (doc/bitstream.md
+ * 4.3): the padded frame for a field equal to the frame's side, else a
+ * multiple of 64 (one larger than the frame is one tile across). 0 if
+ * invalid. */
 static uint32_t tile_span(uint32_t field, uint32_t side)
 {
     if (field == side)
         return (side + LVC_PAD_MULTIPLE - 1) / LVC_PAD_MULTIPLE * LVC_PAD_MULTIPLE;
-    return field && field % LVC_PAD_MULTIPLE == 0 && field < side ? field : 0;
+    return field && field % LVC_PAD_MULTIPLE == 0 && field <= INT32_MAX ? field : 0;
 }
 
 static int header_read(const uint8_t *p, size_t n, uint64_t max_pixels, VideoHeader *h)
@@ -140,7 +142,8 @@ static int header_read(const uint8_t *p, size_t n, uint64_t max_pixels, VideoHea
     if ((uint64_t)f->width * f->height > (max_pixels ? max_pixels : LVC_DEFAULT_MAX_DEC_PIXELS))
         return LVC_ERR_DIMENSIONS;
     if (!format_valid(f) || h->quality > LVC_QUALITY_MAX || h->gop < 1 ||
-        h->gop > LVC_VIDEO_MAX_GOP || h->block_log2 > 4 || !tile_span(h->tile_w, f->width) ||
+        h->gop > LVC_VIDEO_MAX_GOP || h->block_log2 < 1 || h->block_log2 > 4 ||
+        !tile_span(h->tile_w, f->width) ||
         !tile_span(h->tile_h, f->height))
         return LVC_ERR_CORRUPT;
     return 0;
@@ -364,8 +367,20 @@ static void info_from_header(const VideoHeader *h, LvcVideoInfo *info)
     info->tile_h = (int)h->tile_h;
 }
 
+static int stream_info(const uint8_t *buf, size_t size, LvcVideoInfo *info,
+                       LvcVideoFrameInfo *frames, size_t max_frames, size_t *num_frames);
+
 int lvc_video_stream_info(const uint8_t *buf, size_t size, LvcVideoInfo *info,
                           LvcVideoFrameInfo *frames, size_t max_frames, size_t *num_frames)
+{
+    const int ret = stream_info(buf, size, info, frames, max_frames, num_frames);
+    if (ret < 0 && frames && max_frames)
+        memset(frames, 0, max_frames * sizeof(*frames));
+    return ret;
+}
+
+static int stream_info(const uint8_t *buf, size_t size, LvcVideoInfo *info,
+                       LvcVideoFrameInfo *frames, size_t max_frames, size_t *num_frames)
 {
     if (info)
         memset(info, 0, sizeof(*info));
@@ -623,8 +638,41 @@ static int decode_latents(LvcVideoDecoder *d, const uint8_t *p, size_t n, LvcTen
     return ret;
 }
 
+/* Size of the box at buf when its framing (type, flags, length) fits in
+ * size, whatever its CRC and content; 0 otherwise. */
+static size_t box_extent(const uint8_t *buf, size_t size)
+{
+    if (size < 6)
+        return 0;
+    uint64_t len = 0;
+    size_t i = 5;
+    for (int k = 0; k < 5; k++, i++) {
+        if (i >= size)
+            return 0;
+        len |= (uint64_t)(buf[i] & 0x7f) << (7 * k);
+        if (!(buf[i] & 0x80))
+            break;
+        if (k == 4)
+            return 0;
+    }
+    i++;
+    return len + 4 <= size - i ? i + (size_t)len + 4 : 0;
+}
+
+static int decode_box(LvcVideoDecoder *d, const uint8_t *buf, size_t size, size_t *consumed,
+                      LvcImage *frame, LvcVideoFrameInfo *info);
+
 int lvc_video_decode_frame(LvcVideoDecoder *d, const uint8_t *buf, size_t size,
                            size_t *consumed, LvcImage *frame, LvcVideoFrameInfo *info)
+{
+    const int ret = decode_box(d, buf, size, consumed, frame, info);
+    if (ret < 0 && consumed && d && d->have_header && buf)
+        *consumed = box_extent(buf, size);
+    return ret;
+}
+
+static int decode_box(LvcVideoDecoder *d, const uint8_t *buf, size_t size, size_t *consumed,
+                      LvcImage *frame, LvcVideoFrameInfo *info)
 {
     if (consumed)
         *consumed = 0;
@@ -652,7 +700,7 @@ int lvc_video_decode_frame(LvcVideoDecoder *d, const uint8_t *buf, size_t size,
     if (!(b.flags & LVC_BOX_MANDATORY))
         return LVC_ERR_CORRUPT;
     if (d->next == UINT32_MAX)
-        return LVC_ERR_LIMIT;
+        return LVC_ERR_CORRUPT;   /* no index can follow 2^32 - 2 */
     const LvcModel *m = d->model;
     const LvcGeometry *g = &d->g;
     LvcTensor yhat = { 0 };
@@ -665,24 +713,26 @@ int lvc_video_decode_frame(LvcVideoDecoder *d, const uint8_t *buf, size_t size,
     uint8_t fd[LVC_SHA256_SIZE];
     LvcVideoFrameInfo fi;
     memset(&fi, 0, sizeof(fi));
+    /* decode_latents leaves the reference as it was when it refuses the
+     * frame before its symbols, and invalidates it when it fails after */
     ret = decode_latents(d, buf + b.payload_offset, b.payload_size, &yhat, &fi, fd);
-    if (!ret && frame) {
-        if ((ret = lvc_image_alloc(frame, g->width, g->height, 3, 8)) == 0)
-            ret = lvc_pipeline_synthesis(m, d->nn, g, &yhat, frame);
-        if (ret < 0)
-            lvc_image_free(frame);
-    }
     if (!ret) {
-        /* the symbols are decoded: the frame counts even if the picture
-         * was not asked for */
+        /* the symbols are decoded and the reference is this frame's, even
+         * if the picture was not asked for or cannot be made */
         lvc_sha256_update(&d->digest, fd, sizeof(fd));
         d->next = fi.index + 1;
+        if (frame) {
+            if ((ret = lvc_image_alloc(frame, g->width, g->height, 3, 8)) == 0)
+                ret = lvc_pipeline_synthesis(m, d->nn, g, &yhat, frame);
+            if (ret < 0)
+                lvc_image_free(frame);
+        }
+    }
+    if (!ret) {
         *consumed = pos;
         fi.bytes = pos;
         if (info)
             *info = fi;
-    } else {
-        d->have_ref = 0;
     }
     lvc_free(yhat.data);
     return ret < 0 ? ret : 1;
@@ -690,6 +740,8 @@ int lvc_video_decode_frame(LvcVideoDecoder *d, const uint8_t *buf, size_t size,
 
 int lvc_video_decoder_symbols_digest(const LvcVideoDecoder *d, uint8_t digest[32])
 {
+    if (digest)
+        memset(digest, 0, LVC_SHA256_SIZE);
     if (!d || !digest || !d->have_header)
         return LVC_ERR_INVALID_ARG;
     LvcSha256 copy = d->digest;

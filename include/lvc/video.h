@@ -73,7 +73,10 @@ typedef struct LvcVideoFormat {
     uint8_t matrix;             /* LvcMatrix */
     uint8_t full_range;         /* 0: Y' 16..235, C 16..240; 1: 0..255 */
     uint8_t rgb_mapping;        /* LvcRgbMapping of the readers, writer and
-                                 * lvc_yuv_from_rgb */
+                                 * lvc_yuv_from_rgb; the encoder records it,
+                                 * so give it the format the frames were
+                                 * converted with */
+    uint8_t reserved[27];       /* zero */
 } LvcVideoFormat;
 
 /* 25 fps, 4:2:0 mpeg2 siting, BT.601, limited range, code-value RGB
@@ -178,6 +181,7 @@ typedef struct LvcVideoInfo {
     uint32_t model_id;
     uint8_t weights_id[LVC_WEIGHTS_ID_SIZE];
     int tile_w, tile_h;
+    uint8_t reserved[32];
 } LvcVideoInfo;
 
 /* Parse a whole stream's header and boxes (checking CRCs and the frame
@@ -202,7 +206,10 @@ LVC_API int lvc_video_decode_header(LvcVideoDecoder *dec, const uint8_t *buf, si
  * an optional box that was skipped (*frame zeroed); *consumed gets the
  * box's size either way. Frames must come in order; an inter frame needs
  * the one before it (LVC_ERR_CORRUPT otherwise). With frame NULL the
- * latents are decoded (so the next frame can be) but not the picture. */
+ * latents are decoded (so the next frame can be) but not the picture.
+ * On an error, *consumed is still the box's size when its framing (type,
+ * flags, length) is intact, else 0: a caller can skip a damaged or
+ * refused frame and resume at the next intra frame. */
 LVC_API int lvc_video_decode_frame(LvcVideoDecoder *dec, const uint8_t *buf, size_t size,
                                    size_t *consumed, LvcImage *frame, LvcVideoFrameInfo *info);
 /* SHA-256 of the entropy-decoded symbols of the frames decoded so far, in

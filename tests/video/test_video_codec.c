@@ -53,6 +53,8 @@ static void append(Stream *s, const uint8_t *p, size_t n)
     s->size += n;
 }
 
+static int tile_size;   /* 0: the default tiles */
+
 static void encode(Stream *s, int frames, int gop, int speed, float q, int threads)
 {
     memset(s, 0, sizeof(*s));
@@ -62,6 +64,7 @@ static void encode(Stream *s, int frames, int gop, int speed, float q, int threa
     set.gop = gop;
     set.threads = threads;
     set.backend = LVC_BACKEND_CPU;
+    set.tile_size = tile_size;
     LvcVideoFormat fmt;
     lvc_video_format_default(&fmt);
     fmt.width = W;
@@ -293,6 +296,97 @@ START_TEST(test_still_content)
 }
 END_TEST
 
+/* Two tiles across: each has its own part of the reference. */
+START_TEST(test_tiles)
+{
+    Stream s, s1;
+    tile_size = 64;
+    encode(&s, 4, 32, 3, 50.0f, 1);
+    tile_size = 0;
+    encode(&s1, 4, 32, 3, 50.0f, 1);
+    ck_assert(s.size != s1.size || memcmp(s.data, s1.data, s.size));
+    LvcImage a[4], b[4];
+    uint8_t da[32], db[32];
+    ck_assert_int_eq(decode_all(&s, 1, LVC_BACKEND_CPU, a, da), 4);
+    ck_assert_int_eq(decode_all(&s, 2, LVC_BACKEND_CPU, b, db), 4);
+    ck_assert_mem_eq(da, db, 32);
+    for (int t = 0; t < 4; t++) {
+        LvcImage src;
+        make_frame(&src, t, 3);
+        ck_assert_double_gt(psnr(&a[t], &src), 24.0);
+        ck_assert(same_image(&a[t], &b[t]));
+        ck_assert_uint_gt(s.info[t].intra ? 1 : s.info[t].blocks_inter + s.info[t].blocks_skip,
+                          0);
+        lvc_image_free(&src);
+        lvc_image_free(&a[t]);
+        lvc_image_free(&b[t]);
+    }
+    free(s.data);
+    free(s1.data);
+}
+END_TEST
+
+/* A caller that only advances by *consumed gets past refused frames to
+ * the next intra frame; a frame given twice is refused without losing the
+ * reference. */
+START_TEST(test_recovery)
+{
+    Stream s;
+    encode(&s, 5, 3, 3, 40.0f, 1);
+    LvcImage full[5];
+    ck_assert_int_eq(decode_all(&s, 1, LVC_BACKEND_CPU, full, NULL), 5);
+    LvcVideoDecoder *d = open_dec(1, LVC_BACKEND_CPU);
+    size_t used;
+    LvcVideoInfo vi;
+    LvcImage pic;
+    LvcVideoFrameInfo fi;
+    ck_assert_int_eq(lvc_video_decode_header(d, s.data, s.size, &used, &vi), 0);
+    /* start at frame 1 (inter): frames 1 and 2 are refused, 3 decodes */
+    size_t pos = s.frame_off[1];
+    int got = 0;
+    while (pos < s.size) {
+        const int r = lvc_video_decode_frame(d, s.data + pos, s.size - pos, &used, &pic, &fi);
+        ck_assert_uint_gt(used, 0);
+        if (r == 1) {
+            ck_assert(same_image(&pic, &full[fi.index]));
+            lvc_image_free(&pic);
+            got++;
+        } else {
+            ck_assert_int_eq(r, LVC_ERR_CORRUPT);
+            ck_assert_uint_lt(pos, s.frame_off[3]);
+        }
+        pos += used;
+    }
+    ck_assert_int_eq(got, 2);
+    /* a CRC error: the box is skipped as well */
+    uint8_t *c = malloc(s.size);
+    memcpy(c, s.data, s.size);
+    c[s.frame_off[1] + 12] ^= 1;
+    ck_assert_int_eq(lvc_video_decode_header(d, c, s.size, &used, &vi), 0);
+    ck_assert_int_eq(lvc_video_decode_frame(d, c + s.frame_off[0], s.size - s.frame_off[0],
+                                            &used, NULL, NULL), 1);
+    ck_assert_int_eq(lvc_video_decode_frame(d, c + s.frame_off[1], s.size - s.frame_off[1],
+                                            &used, NULL, NULL), LVC_ERR_CRC);
+    ck_assert_uint_eq(used, s.frame_size[1]);
+    free(c);
+    /* frames 0, 1, 1 again (refused), 2: frame 2 still has its reference */
+    ck_assert_int_eq(lvc_video_decode_header(d, s.data, s.size, &used, &vi), 0);
+    const int order[4] = { 0, 1, 1, 2 };
+    for (int k = 0; k < 4; k++) {
+        const int r = lvc_video_decode_frame(d, s.data + s.frame_off[order[k]],
+                                             s.frame_size[order[k]], &used,
+                                             k == 3 ? &pic : NULL, NULL);
+        ck_assert_int_eq(r, k == 2 ? LVC_ERR_CORRUPT : 1);
+    }
+    ck_assert(same_image(&pic, &full[2]));
+    lvc_image_free(&pic);
+    lvc_video_decoder_close(&d);
+    for (int t = 0; t < 5; t++)
+        lvc_image_free(&full[t]);
+    free(s.data);
+}
+END_TEST
+
 START_TEST(test_stream_info)
 {
     Stream s;
@@ -314,6 +408,19 @@ START_TEST(test_stream_info)
     }
     ck_assert_int_eq(lvc_video_stream_info(s.data, s.size, &vi, NULL, 0, &n), 0);
     ck_assert_uint_eq(n, 5);
+    /* cut inside frame 3: an error, and nothing left in frames[] */
+    ck_assert_int_eq(lvc_video_stream_info(s.data, s.frame_off[3] + 20, &vi, fr, 8, &n),
+                     LVC_ERR_LENGTH);
+    ck_assert_uint_eq(n, 0);
+    for (int t = 0; t < 8; t++)
+        ck_assert_uint_eq(fr[t].bytes, 0);
+    uint8_t dg[32];
+    memset(dg, 0xab, sizeof(dg));
+    LvcVideoDecoder *d = open_dec(1, LVC_BACKEND_CPU);
+    ck_assert_int_eq(lvc_video_decoder_symbols_digest(d, dg), LVC_ERR_INVALID_ARG);
+    for (int i = 0; i < 32; i++)
+        ck_assert_uint_eq(dg[i], 0);
+    lvc_video_decoder_close(&d);
     free(s.data);
 }
 END_TEST
@@ -516,6 +623,8 @@ TCase *lvc_test_video_codec_tcase(void)
     tcase_add_test(tc, test_resume_at_intra);
     tcase_add_test(tc, test_still_content);
     tcase_add_test(tc, test_stream_info);
+    tcase_add_test(tc, test_tiles);
+    tcase_add_test(tc, test_recovery);
     tcase_add_test(tc, test_encoder_arguments);
     tcase_add_test(tc, test_hostile_header);
     tcase_add_test(tc, test_hostile_frames);
