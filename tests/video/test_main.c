@@ -6,8 +6,11 @@
 
 #include "tests/video/test_video.h"
 
-int main(void)
+const char *lvc_test_video_corpus;
+
+int main(int argc, char **argv)
 {
+    lvc_test_video_corpus = argc > 1 ? argv[1] : NULL;
     Suite *s = suite_create("video");
     suite_add_tcase(s, lvc_test_yuv_io_tcase());
     suite_add_tcase(s, lvc_test_video_codec_tcase());

@@ -9,4 +9,7 @@
 TCase *lvc_test_yuv_io_tcase(void);
 TCase *lvc_test_video_codec_tcase(void);
 
+/* The folder of the committed video streams (argv[1]), or NULL. */
+extern const char *lvc_test_video_corpus;
+
 #endif /* LVC_TESTS_VIDEO_TEST_VIDEO_H */

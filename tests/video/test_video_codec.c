@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -612,6 +613,45 @@ START_TEST(test_hostile_frames)
 }
 END_TEST
 
+/* The committed streams decode to the same symbols on both CPU backends
+ * and at any thread count, and to the digests pinned here: a change of
+ * the decoder's arithmetic, or a build or machine that computes a
+ * probability differently, fails. After a retraining, regenerate the
+ * streams (tests/fuzz/make_corpus.py) and these digests. */
+START_TEST(test_golden)
+{
+    static const struct { const char *name, *digest; } golden[] = {
+        { "v96x64_inter.lvc", "a6adaeabdc0811129f10471245eecd70aa4fbfca059e381e8216511d6f80df85" },
+        { "v128x64_tiles.lvc", "8a6c6dee3acd25d0da88701b4353ecd39682fa25bd6d5f7482b6939d03468aa8" },
+    };
+    if (!lvc_test_video_corpus)
+        return;   /* run without the corpus folder */
+    for (size_t i = 0; i < sizeof(golden) / sizeof(golden[0]); i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", lvc_test_video_corpus, golden[i].name);
+        FILE *f = fopen(path, "rb");
+        ck_assert_msg(f != NULL, "cannot open %s", path);
+        Stream s = { 0 };
+        uint8_t buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+            append(&s, buf, n);
+        fclose(f);
+        const LvcBackend be[3] = { LVC_BACKEND_REF, LVC_BACKEND_CPU, LVC_BACKEND_CPU };
+        const int th[3] = { 1, 1, 2 };
+        for (int k = 0; k < 3; k++) {
+            uint8_t dg[32];
+            char hex[65];
+            ck_assert_int_gt(decode_all(&s, th[k], be[k], NULL, dg), 0);
+            for (int j = 0; j < 32; j++)
+                snprintf(hex + 2 * j, 3, "%02x", dg[j]);
+            ck_assert_str_eq(hex, golden[i].digest);
+        }
+        free(s.data);
+    }
+}
+END_TEST
+
 TCase *lvc_test_video_codec_tcase(void)
 {
     lvc_log_set_level(LVC_LOG_QUIET);
@@ -625,6 +665,7 @@ TCase *lvc_test_video_codec_tcase(void)
     tcase_add_test(tc, test_stream_info);
     tcase_add_test(tc, test_tiles);
     tcase_add_test(tc, test_recovery);
+    tcase_add_test(tc, test_golden);
     tcase_add_test(tc, test_encoder_arguments);
     tcase_add_test(tc, test_hostile_header);
     tcase_add_test(tc, test_hostile_frames);
