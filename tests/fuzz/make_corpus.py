@@ -11,7 +11,9 @@ from small generated clips; model files by
 models/train/lvcm.py; rANS inputs follow fuzz_rans.c's layout. Files named
 crash-* / regress-* (minimized findings) and fuzz-* (inputs kept from
 fuzzing runs by libFuzzer -merge=1) are kept as they are. Streams
-depend on the embedded weights: after a retraining, rerun this script.
+depend on the embedded weights: after a retraining, rerun this script
+(and update the two video digests pinned in tests/video/test_video_codec.c,
+test_golden).
 """
 import os
 import random
