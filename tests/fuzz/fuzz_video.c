@@ -20,7 +20,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #define FUZZ_MAX_PIXELS (128 * 64)
-#define FUZZ_MAX_FRAMES 8
+#define FUZZ_MAX_FRAMES 3
 #define FUZZ_PICTURES 1
 
 /* One decoder for the whole run: opening the model is the slow part. */
