@@ -12,6 +12,7 @@
  * pictures.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -559,12 +560,97 @@ error:
     return ret;
 }
 
-/* The latents of one vfrm payload, tile after tile, into ref (and yhat
- * when its data is not NULL); the frame's digest into digest. */
+/* The tiles of one frame: each decodes its own substreams into its own
+ * part of the reference and of yhat, so they may run in parallel (as the
+ * image decoder's, codec/decode.c): with a host backend, more than one
+ * thread and at least as many tiles as threads, each worker context takes
+ * tiles in turn; otherwise tile after tile. The result is the same. */
+typedef struct FrameTiles {
+    LvcVideoDecoder *d;
+    const uint8_t *data;
+    const size_t *sizes, *offs;  /* z and y sizes per tile; data offset */
+    LvcTensor *yhat;
+    int inter, ntiles;
+    uint8_t (*digests)[LVC_SHA256_SIZE];
+    uint32_t (*blocks)[LVC_BLOCK_MODES];
+    int *ret;
+    LvcNn **workers;
+    atomic_int next;
+} FrameTiles;
+
+static int frame_tile(FrameTiles *j, int t, LvcNn *nn)
+{
+    const LvcVideoDecoder *d = j->d;
+    const LvcModel *m = d->model;
+    const LvcGeometry *g = &d->g;
+    const uint8_t *p = j->data + j->offs[t];
+    LvcTileStreams ts = { .z = p, .z_size = j->sizes[2 * t], .y = p + j->sizes[2 * t],
+                          .y_size = j->sizes[2 * t + 1] };
+    const size_t zc = lvc_latent_z_count(m, g, t);
+    int16_t *zhat = lvc_malloc_array(zc ? zc : 1, sizeof(int16_t));
+    if (!zhat)
+        return LVC_ERR_NOMEM;
+    LvcLatentTemporal tp = { .ref = d->ref, .inter = j->inter,
+                             .block_log2 = (int)d->h.block_log2 };
+    int ret = lvc_latent_decode_z(m, g, t, ts.z, ts.z_size, zhat);
+    if (!ret)
+        ret = lvc_latent_decode_tile(m, nn, g, t, &ts, zhat, d->inv_gain, j->yhat, &tp,
+                                     j->digests[t]);
+    memcpy(j->blocks[t], tp.blocks, sizeof(tp.blocks));
+    lvc_free(zhat);
+    return ret;
+}
+
+static void frame_tile_job(void *arg, int job, int thread)
+{
+    (void)thread;
+    FrameTiles *j = arg;
+    for (;;) {
+        const int t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (t >= j->ntiles)
+            return;
+        j->ret[t] = frame_tile(j, t, j->workers[job]);
+    }
+}
+
+static int frame_tiles(FrameTiles *j)
+{
+    LvcNn *nn = j->d->nn;
+    const int nthreads = lvc_nn_threads(nn);
+    const LvcBackend be = lvc_nn_backend(nn);
+    if (nthreads > 1 && j->ntiles >= nthreads &&
+        (be == LVC_BACKEND_CPU || be == LVC_BACKEND_REF)) {
+        LvcNn **workers = lvc_calloc((size_t)nthreads, sizeof(*workers));
+        int ok = workers != NULL;
+        for (int i = 0; ok && i < nthreads; i++)
+            ok = lvc_nn_open_worker(&workers[i], nn) == 0;
+        if (ok) {
+            j->workers = workers;
+            atomic_init(&j->next, 0);
+            lvc_nn_parallel(nn, nthreads, frame_tile_job, j);
+        }
+        for (int i = 0; workers && i < nthreads; i++)
+            lvc_nn_close(&workers[i]);
+        lvc_free(workers);
+        if (ok) {
+            for (int t = 0; t < j->ntiles; t++)
+                if (j->ret[t] < 0)
+                    return j->ret[t];   /* the first failing tile's error */
+            return 0;
+        }
+        /* no memory for the workers: tile after tile instead */
+    }
+    for (int t = 0; t < j->ntiles; t++)
+        if ((j->ret[t] = frame_tile(j, t, nn)) < 0)
+            return j->ret[t];
+    return 0;
+}
+
+/* The latents of one vfrm payload into ref (and yhat when its data is not
+ * NULL); the frame's digest into digest. */
 static int decode_latents(LvcVideoDecoder *d, const uint8_t *p, size_t n, LvcTensor *yhat,
                           LvcVideoFrameInfo *fi, uint8_t digest[LVC_SHA256_SIZE])
 {
-    const LvcModel *m = d->model;
     const LvcGeometry *g = &d->g;
     const int ntiles = g->tiles_x * g->tiles_y;
     LvcByteReader r;
@@ -582,11 +668,12 @@ static int decode_latents(LvcVideoDecoder *d, const uint8_t *p, size_t n, LvcTen
         lvc_log(LVC_LOG_ERROR, "inter frame %u without the frame before it", d->next);
         return LVC_ERR_CORRUPT;
     }
-    size_t *sizes = lvc_malloc_array((size_t)ntiles * 2, sizeof(size_t));
+    size_t *sizes = lvc_malloc_array((size_t)ntiles * 3, sizeof(size_t));
     uint8_t(*tile_digests)[LVC_SHA256_SIZE] = lvc_malloc_array((size_t)ntiles,
                                                                  sizeof(*tile_digests));
-    int16_t *zhat = NULL;
-    int ret = sizes && tile_digests ? 0 : LVC_ERR_NOMEM;
+    uint32_t(*blocks)[LVC_BLOCK_MODES] = lvc_calloc((size_t)ntiles, sizeof(*blocks));
+    int *rets = lvc_calloc((size_t)ntiles, sizeof(int));
+    int ret = sizes && tile_digests && blocks && rets ? 0 : LVC_ERR_NOMEM;
     uint64_t total = 0;
     for (int i = 0; i < 2 * ntiles && !ret; i++) {
         const uint64_t v = read_u32(&r);
@@ -596,45 +683,33 @@ static int decode_latents(LvcVideoDecoder *d, const uint8_t *p, size_t n, LvcTen
     }
     if (!ret && total != lvc_br_left(&r))
         ret = LVC_ERR_CORRUPT;
-    if (!ret) {
-        size_t zmax = 1;
-        for (int t = 0; t < ntiles; t++) {
-            const size_t zc = lvc_latent_z_count(m, g, t);
-            zmax = zc > zmax ? zc : zmax;
-        }
-        zhat = lvc_malloc_array(zmax, sizeof(int16_t));
-        if (!zhat)
-            ret = LVC_ERR_NOMEM;
-    }
+    size_t *offs = sizes ? sizes + 2 * ntiles : NULL;
+    for (int t = 0; t < ntiles && !ret; t++)
+        offs[t] = t ? offs[t - 1] + sizes[2 * t - 2] + sizes[2 * t - 1] : 0;
     /* The reference changes from the first tile on: whatever happens
      * now, only an intra frame can follow a failure. */
-    d->have_ref = 0;
-    LvcLatentTemporal tp = { .ref = d->ref, .inter = type == FRAME_INTER,
-                             .block_log2 = (int)d->h.block_log2 };
-    const uint8_t *data = r.p;
-    for (int t = 0; t < ntiles && !ret; t++) {
-        LvcTileStreams ts = { .z = data, .z_size = sizes[2 * t],
-                              .y = data + sizes[2 * t], .y_size = sizes[2 * t + 1] };
-        data += sizes[2 * t] + sizes[2 * t + 1];
-        if ((ret = lvc_latent_decode_z(m, g, t, ts.z, ts.z_size, zhat)) < 0)
-            break;
-        ret = lvc_latent_decode_tile(m, d->nn, g, t, &ts, zhat, d->inv_gain, yhat, &tp,
-                                     tile_digests[t]);
+    if (!ret) {
+        d->have_ref = 0;
+        FrameTiles j = { .d = d, .data = r.p, .sizes = sizes, .offs = offs, .yhat = yhat,
+                         .inter = type == FRAME_INTER, .ntiles = ntiles,
+                         .digests = tile_digests, .blocks = blocks, .ret = rets };
+        ret = frame_tiles(&j);
     }
     if (!ret) {
         lvc_sha256(tile_digests, (size_t)ntiles * LVC_SHA256_SIZE, digest);
         d->have_ref = 1;
-        {
-            fi->index = (uint32_t)index;
-            fi->intra = type == FRAME_INTRA;
-            fi->blocks_intra = tp.blocks[LVC_BLOCK_INTRA];
-            fi->blocks_inter = tp.blocks[LVC_BLOCK_INTER];
-            fi->blocks_skip = tp.blocks[LVC_BLOCK_SKIP];
+        fi->index = (uint32_t)index;
+        fi->intra = type == FRAME_INTRA;
+        for (int t = 0; t < ntiles; t++) {
+            fi->blocks_intra += blocks[t][LVC_BLOCK_INTRA];
+            fi->blocks_inter += blocks[t][LVC_BLOCK_INTER];
+            fi->blocks_skip += blocks[t][LVC_BLOCK_SKIP];
         }
     }
     lvc_free(sizes);
     lvc_free(tile_digests);
-    lvc_free(zhat);
+    lvc_free(blocks);
+    lvc_free(rets);
     return ret;
 }
 
