@@ -94,7 +94,8 @@ static void usage(FILE *f)
         "Usage: lvcenc IN.png -o OUT.lvc [options]\n"
         "Encode a PNG or binary PGM/PPM/PAM image, or a Gaussian-splat scene (3DGS\n"
         "PLY or .splat), (\"-\" = stdin) into an lvc stream (\"-\" = stdout); a\n"
-        "video (.y4m, or raw planar .yuv with --video-size) into a video stream.\n"
+        "video (.y4m, a Y4M on stdin, or raw planar .yuv with --video-size) into\n"
+        "a video stream.\n"
         "\n"
         "  -o, --output FILE   output stream; without it, encode and report only\n"
         "  -q, --quality Q     0 (smallest) .. 100 (best), default 75\n"
@@ -358,7 +359,14 @@ int main(int argc, char **argv)
     }
 
     const int video_opts = o.gop || o.frames || o.video_w || o.fps_num;
-    if (lvc_cli_is_video_name(o.input)) {
+    const int from_stdin = !strcmp(o.input, "-");
+    if (from_stdin) {
+        /* a Y4M on stdin is recognised by its signature, and read whole */
+        status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &data_size);
+        if (status)
+            goto end;
+    }
+    if (lvc_cli_is_video_name(o.input) || (from_stdin && lvc_cli_is_y4m(data, data_size))) {
         int splat_opts = o.sh_degree >= 0 || o.sh_codebook >= 0;
         for (int k = 0; k < 6; k++)
             splat_opts |= o.splat_bits[k] != 0;
@@ -368,7 +376,8 @@ int main(int argc, char **argv)
             goto end;
         }
         const LvcCliVideoEnc vo = {
-            .input = o.input, .output = o.output, .model = o.model, .quality = o.quality,
+            .input = o.input, .output = o.output, .data = from_stdin ? data : NULL,
+            .size = data_size, .model = o.model, .quality = o.quality,
             .gop = o.gop, .frames = o.frames, .width = o.video_w, .height = o.video_h,
             .fps_num = o.fps_num, .fps_den = o.fps_den, .threads = (int)o.threads,
             .tile = (int)o.tile, .backend = o.backend, .max_pixels = o.max_pixels,
@@ -383,8 +392,8 @@ int main(int argc, char **argv)
         status = LVC_EXIT_USAGE;
         goto end;
     }
-    status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data, &data_size);
-    if (status)
+    if (!from_stdin && (status = lvc_cli_read_input(o.input, LVC_CLI_MAX_INPUT, &data,
+                                                    &data_size)))
         goto end;
     if (lvc_cli_is_splat_input(data, data_size, o.input)) {
         if (o.bpp > 0 || o.model || o.tile || o.backend != LVC_BACKEND_AUTO || o.max_pixels) {

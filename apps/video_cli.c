@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,11 @@ static int ends_with_ci(const char *s, const char *suffix)
 int lvc_cli_is_video_name(const char *path)
 {
     return path && (ends_with_ci(path, ".y4m") || ends_with_ci(path, ".yuv"));
+}
+
+int lvc_cli_is_y4m(const uint8_t *data, size_t size)
+{
+    return size >= 10 && !memcmp(data, "YUV4MPEG2 ", 10);
 }
 
 int lvc_cli_is_video_stream(const uint8_t *data, size_t size)
@@ -75,11 +82,13 @@ static const char *chroma_name(int c)
     return c >= 0 && c < 4 ? names[c] : "?";
 }
 
-/* Opens the reader of a .y4m or .yuv file. */
+/* Opens the reader of a .y4m or .yuv file, or of a Y4M in memory (data
+ * not NULL). */
 static int open_source(const char *path, const char *name, int raw, const LvcVideoFormat *raw_fmt,
-                       uint64_t max_pixels, FILE **f, LvcYuvReader **r, LvcVideoFormat *fmt)
+                       uint64_t max_pixels, const uint8_t *data, size_t size, FILE **f,
+                       LvcYuvReader **r, LvcVideoFormat *fmt)
 {
-    *f = fopen(path, "rb");
+    *f = data ? fmemopen((void *)(uintptr_t)data, size, "rb") : fopen(path, "rb");
     if (!*f) {
         lvc_cli_error(name, "cannot open: %s", strerror(errno));
         return LVC_EXIT_IO;
@@ -103,12 +112,8 @@ int lvc_cli_encode_video(const LvcCliVideoEnc *o, LvcCliOutput *out, FILE *repor
 {
     const char *in_name = lvc_cli_name(o->input, 0);
     const char *out_name = o->output ? lvc_cli_name(o->output, 1) : "(none)";
-    const int raw = ends_with_ci(o->input, ".yuv");
+    const int raw = !o->data && ends_with_ci(o->input, ".yuv");
     const double t0 = lvc_cli_now();
-    if (!strcmp(o->input, "-")) {
-        lvc_cli_error(NULL, "video is read from a named .y4m or .yuv file, not stdin");
-        return LVC_EXIT_USAGE;
-    }
     if (raw && !o->width) {
         lvc_cli_error(in_name, "a raw .yuv input needs --video-size WxH");
         return LVC_EXIT_USAGE;
@@ -135,7 +140,8 @@ int lvc_cli_encode_video(const LvcCliVideoEnc *o, LvcCliOutput *out, FILE *repor
     LvcImage frame = { 0 };
     uint8_t *buf = NULL;
     size_t size = 0, total = 0;
-    int status = open_source(o->input, in_name, raw, &fmt, o->max_pixels, &f, &r, &fmt);
+    int status = open_source(o->input, in_name, raw, &fmt, o->max_pixels, o->data, o->size, &f,
+                             &r, &fmt);
     if (status)
         return status;
     if (o->fps_num) {
@@ -316,8 +322,8 @@ int lvc_cli_decode_video(const LvcCliVideoDec *o, const uint8_t *data, size_t si
     const size_t fsize = lvc_yuv_frame_size(fmt);
     if (o->ref) {
         LvcVideoFormat rf;
-        if ((status = open_source(o->ref, o->ref, ends_with_ci(o->ref, ".yuv"), fmt, 0, &fr,
-                                  &rr, &rf)))
+        if ((status = open_source(o->ref, o->ref, ends_with_ci(o->ref, ".yuv"), fmt, 0, NULL, 0,
+                                  &fr, &rr, &rf)))
             goto end;
         if (rf.width != fmt->width || rf.height != fmt->height || rf.chroma != fmt->chroma) {
             lvc_cli_error(o->ref, "%ux%u %s, the stream is %ux%u %s", rf.width, rf.height,

@@ -16,6 +16,8 @@
 
 /* A name ending in ".y4m" or ".yuv" (any case). */
 int lvc_cli_is_video_name(const char *path);
+/* A YUV4MPEG2 stream (by its signature). */
+int lvc_cli_is_y4m(const uint8_t *data, size_t size);
 /* An lvc stream of kind 2. */
 int lvc_cli_is_video_stream(const uint8_t *data, size_t size);
 
@@ -25,6 +27,8 @@ int lvc_cli_parse_rate(const char *s, uint32_t *num, uint32_t *den);
 
 typedef struct LvcCliVideoEnc {
     const char *input, *output;
+    const uint8_t *data;    /* a Y4M read from stdin, or NULL: read input */
+    size_t size;
     const char *model;
     double quality;
     long gop;               /* 0 = default */

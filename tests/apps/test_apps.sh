@@ -462,6 +462,9 @@ if succeeds "video: lvcenc y4m" "$ENC" "$T/v.y4m" -o "$W/v.lvc" -q 40 --gop 4 --
         grep -q "29.97 fps" "$T/err" || not_ok "video: raw summary" "$(cat "$T/err")"
         succeeds "video: raw ref" "$DEC" "$W/r.lvc" --ref "$W/v.yuv"
     fi
+    run_in "$T/v.y4m" "$ENC" - -o "$W/vin.lvc" -q 40 --gop 4 --threads 1
+    [ "$rc" -eq 0 ] && cmp -s "$W/vin.lvc" "$W/v.lvc" && ok "video: y4m on stdin gives the same stream" || \
+        not_ok "video: y4m on stdin" "exit status $rc"
     succeeds "video: intra only" "$ENC" "$T/v.y4m" -o "$W/vi.lvc" -q 40 --gop 1 && \
         { [ "$(file_size "$W/vi.lvc")" -gt "$(file_size "$W/v.lvc")" ] || \
           not_ok "video: inter frames did not save bytes" "$(file_size "$W/vi.lvc") vs $(file_size "$W/v.lvc")"; }
